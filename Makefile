@@ -1,0 +1,93 @@
+# Kontingent analytics warehouse. The two commands a newcomer needs: `make demo`, `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .local/tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+SUPERSET_VENV := .venv-superset
+BIN := $(VENV)/bin
+KONTINGENT := $(BIN)/kontingent
+PYTEST_ARGS ?=
+
+export UV_LINK_MODE := copy
+export UV_PYTHON_DOWNLOADS := never
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
+
+.PHONY: help demo test lint fmt up down status psql clean lock venvs system-deps
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+# -- environments -------------------------------------------------------------------------
+system-deps: ## install the Debian packages the project needs (as root), or say which are missing
+	@scripts/system-deps.sh
+
+$(UV):
+	@scripts/system-deps.sh
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: requirements/pipeline.lock pyproject.toml | $(UV)
+	@echo "== pipeline environment ($(VENV)) from requirements/pipeline.lock"
+	@[ -x $(BIN)/python ] || $(UV) venv --quiet --python $(PYTHON) $(VENV)
+	$(UV) pip sync --quiet --python $(BIN)/python requirements/pipeline.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(SUPERSET_VENV)/.installed: requirements/superset.lock | $(UV)
+	@echo "== dashboards environment ($(SUPERSET_VENV)) from requirements/superset.lock"
+	@[ -x $(SUPERSET_VENV)/bin/python ] || $(UV) venv --quiet --python $(PYTHON) $(SUPERSET_VENV)
+	$(UV) pip sync --quiet --python $(SUPERSET_VENV)/bin/python requirements/superset.lock
+	@touch $@
+
+venvs: $(VENV)/.installed $(SUPERSET_VENV)/.installed ## create both virtual environments (no-op when up to date)
+
+lock: $(UV) ## re-resolve requirements/*.in into the pinned lock files
+	$(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		requirements/pipeline.in -o requirements/pipeline.lock
+	$(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		requirements/superset.in -o requirements/superset.lock
+
+# -- the database -------------------------------------------------------------------------
+up: $(VENV)/.installed ## start the project's PostgreSQL (databases, roles, schemas)
+	@$(KONTINGENT) db up
+
+down: $(VENV)/.installed ## stop the project's PostgreSQL
+	@$(KONTINGENT) db down
+
+status: $(VENV)/.installed ## is the database running, where is its data
+	@$(KONTINGENT) db status || true
+
+psql: $(VENV)/.installed ## a psql shell on the warehouse
+	@$(KONTINGENT) db psql
+
+# -- the two commands ---------------------------------------------------------------------
+demo: venvs up ## install what is missing, start the database, build the sample region
+	@$(KONTINGENT) keys
+	@$(KONTINGENT) db status
+	@echo
+	@echo "The warehouse is running. Connect with: make psql   (URL: $(KONTINGENT) db url)"
+
+lint: $(VENV)/.installed ## ruff, sqlfluff and the import contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models --disable-progress-bar --nocolor
+	$(BIN)/lint-imports --no-cache
+
+fmt: $(VENV)/.installed ## format Python code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: venvs up lint ## install what is missing and run every test
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean: ## stop the database and remove environments and local state (asks no questions)
+	-@[ -x $(KONTINGENT) ] && $(KONTINGENT) db down
+	@if [ -x $(BIN)/python ]; then base=$$($(BIN)/python -c 'from kontingent.settings import get_settings; print(get_settings().pg_base)'); \
+		case "$$base" in /var/lib/kontingent/*) rm -rf "$$(dirname "$$base")";; esac; fi
+	rm -rf $(VENV) $(SUPERSET_VENV) .local .pytest_cache .ruff_cache dbt_project/target dbt_project/logs

@@ -1,0 +1,164 @@
+"""Databases, roles, schemas and privileges of the warehouse.
+
+Three kinds of access, enforced by PostgreSQL itself:
+- `kontingent_owner` owns and writes every schema (loader, dbt, checks, forms);
+- `kontingent_reader` (dashboards) reads only the published schemas `marts`, `forms`, `dq`;
+- `kontingent_pii` reads only the restricted personal-data schema `pii`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from kontingent.settings import (
+    AIRFLOW_DB,
+    ROLE_AIRFLOW,
+    ROLE_OWNER,
+    ROLE_PII,
+    ROLE_READER,
+    ROLE_SUPERSET,
+    SCHEMAS,
+    SUPERSET_DB,
+    WAREHOUSE_DB,
+    Settings,
+    local_secrets,
+)
+
+# database -> (owner, roles that may connect)
+DATABASES = {
+    WAREHOUSE_DB: (ROLE_OWNER, (ROLE_READER, ROLE_PII)),
+    AIRFLOW_DB: (ROLE_AIRFLOW, ()),
+    SUPERSET_DB: (ROLE_SUPERSET, ()),
+}
+
+
+def redact(url: str) -> str:
+    """A URL fit for messages: the password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+def _role_exists(conn: psycopg.Connection, role: str) -> bool:
+    return conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is not None
+
+
+def _ensure_roles(conn: psycopg.Connection, settings: Settings) -> None:
+    passwords = local_secrets(settings)["roles"]
+    for role, password in passwords.items():
+        if not _role_exists(conn, role):
+            conn.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
+        conn.execute(
+            sql.SQL("alter role {} login password {}").format(
+                sql.Identifier(role), sql.Literal(password)
+            )
+        )
+    # the owner creates per-test copies of the warehouse (CREATE DATABASE ... TEMPLATE ...)
+    conn.execute(sql.SQL("alter role {} createdb").format(sql.Identifier(ROLE_OWNER)))
+
+
+def secure_database(conn: psycopg.Connection, database: str, readers: tuple[str, ...]) -> None:
+    """Only the named roles (and the owner) may connect; PUBLIC may not."""
+    ident = sql.Identifier(database)
+    conn.execute(sql.SQL("revoke all on database {} from public").format(ident))
+    for role in readers:
+        if _role_exists(conn, role):
+            conn.execute(
+                sql.SQL("grant connect on database {} to {}").format(ident, sql.Identifier(role))
+            )
+
+
+def bootstrap(settings: Settings, superuser_dsn: str) -> None:
+    """Create (idempotently) the roles, the three databases and the warehouse schemas."""
+    with psycopg.connect(superuser_dsn, autocommit=True) as conn:
+        _ensure_roles(conn, settings)
+        for database, (owner, readers) in DATABASES.items():
+            exists = conn.execute(
+                "select 1 from pg_database where datname = %s", (database,)
+            ).fetchone()
+            if not exists:
+                conn.execute(
+                    sql.SQL("create database {} owner {}").format(
+                        sql.Identifier(database), sql.Identifier(owner)
+                    )
+                )
+            secure_database(conn, database, readers)
+    dsn = superuser_dsn.replace("dbname=postgres", f"dbname={WAREHOUSE_DB}")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("set role {}").format(sql.Identifier(ROLE_OWNER)))
+        prepare_warehouse(conn)
+
+
+def prepare_warehouse(conn: psycopg.Connection) -> None:
+    """Schemas and privileges of a warehouse database, then each stage's own tables.
+
+    Runs as the warehouse owner; idempotent. Grants go only to roles that exist, so an
+    external server without the reader roles still works.
+    """
+    for schema, readers in SCHEMAS.items():
+        ident = sql.Identifier(schema)
+        conn.execute(sql.SQL("create schema if not exists {}").format(ident))
+        conn.execute(sql.SQL("revoke all on schema {} from public").format(ident))
+        for role in readers:
+            if not _role_exists(conn, role):
+                continue
+            role_ident = sql.Identifier(role)
+            conn.execute(sql.SQL("grant usage on schema {} to {}").format(ident, role_ident))
+            conn.execute(
+                sql.SQL("grant select on all tables in schema {} to {}").format(ident, role_ident)
+            )
+            conn.execute(
+                sql.SQL(
+                    "alter default privileges in schema {} grant select on tables to {}"
+                ).format(ident, role_ident)
+            )
+    conn.execute("revoke create on schema public from public")
+    for module_name in ("ingestion.schema",):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                continue
+            raise
+        apply = getattr(module, "apply", None)
+        if apply is not None:
+            apply(conn)
+    if not conn.autocommit:
+        conn.commit()
+
+
+_SAFE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def clone_database(admin_url: str, template: str, new: str) -> None:
+    """Create `new` as a copy of `template` (fast: a file copy inside the server)."""
+    for name in (template, new):
+        if not _SAFE_NAME.match(name):
+            raise ValueError(f"not a safe database name: {name!r}")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("create database {} template {}").format(
+                sql.Identifier(new), sql.Identifier(template)
+            )
+        )
+        secure_database(conn, new, DATABASES[WAREHOUSE_DB][1])
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server and credentials, another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
