@@ -104,6 +104,22 @@ def keys_init() -> None:
     typer.echo(f"pseudonymization key: {ensure_pseudonym_key(get_settings())}")
 
 
+@app.command(
+    "dbt",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def dbt(ctx: typer.Context) -> None:
+    """Run dbt on the current warehouse, e.g. `kontingent dbt build`."""
+    import subprocess
+
+    from kontingent.dbt_runner import run_dbt
+
+    try:
+        run_dbt(list(ctx.args))
+    except subprocess.CalledProcessError as exc:
+        raise typer.Exit(exc.returncode) from None
+
+
 # -- sample region --------------------------------------------------------------------------
 @app.command("generate")
 def generate(

@@ -48,7 +48,8 @@ SCHEMAS = {
     "raw": (),  # every version of every loaded record, as delivered (no identifiers)
     "pii": (ROLE_PII,),  # names, SNILS, birth dates, ESIA OIDs: the restricted zone
     "staging": (),  # dbt staging and intermediate models
-    "marts": (ROLE_READER,),  # published star schema and aggregates
+    "core": (),  # dbt facts and person-level dimensions (pseudonymous keys: still personal data)
+    "marts": (ROLE_READER,),  # published aggregates and non-personal dimensions
     "forms": (ROLE_READER,),  # rows of the official statistical forms
     "dq": (ROLE_READER,),  # data-quality results
 }
