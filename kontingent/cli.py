@@ -18,6 +18,11 @@ db_app = typer.Typer(
     help="The project's PostgreSQL cluster and connection URLs.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
+superset_app = typer.Typer(
+    help="Dashboards: Superset and the development sign-in provider («ЕСИА»).",
+    no_args_is_help=True,
+)
+app.add_typer(superset_app, name="superset")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -96,6 +101,51 @@ def db_psql(role: str = typer.Option("owner", help="owner, reader or pii.")) -> 
     os.execvp("psql", ["psql", url])  # noqa: S606 - hand the terminal to psql
 
 
+# -- dashboards -----------------------------------------------------------------------------
+@superset_app.command("up")
+def superset_up() -> None:
+    """Initialize Superset's metadata once, then start the sign-in provider and Superset."""
+    from kontingent import dashboards
+
+    try:
+        for line in dashboards.up(dashboards.configure()):
+            typer.echo(line)
+    except dashboards.DashboardsError as exc:
+        _fail(str(exc))
+
+
+@superset_app.command("down")
+def superset_down() -> None:
+    """Stop Superset and the sign-in provider started by `kontingent superset up`."""
+    from kontingent import dashboards
+
+    for line in dashboards.down(dashboards.configure()):
+        typer.echo(line)
+
+
+@superset_app.command("status")
+def superset_status() -> None:
+    """Say whether Superset and the sign-in provider answer, and where their logs are."""
+    from kontingent import dashboards
+
+    running, lines = dashboards.status(dashboards.configure())
+    for line in lines:
+        typer.echo(line)
+    raise typer.Exit(0 if running else 3)
+
+
+@superset_app.command("provision")
+def superset_provision() -> None:
+    """Create the roles and import the YAML assets of superset/assets (idempotent)."""
+    from kontingent import dashboards
+
+    try:
+        for line in dashboards.provision(dashboards.configure()):
+            typer.echo(line)
+    except dashboards.DashboardsError as exc:
+        _fail(str(exc))
+
+
 @app.command("keys")
 def keys_init() -> None:
     """Create the pseudonymization secret under .local/ if none is configured."""
@@ -129,10 +179,19 @@ def generate(
     out: Path = typer.Option(Path(".local/landing"), help="Folder for the extract files."),
     dirty: float = typer.Option(0.0, help="Share of rows with injected real-world defects."),
     marks_per_year: int = typer.Option(300, help="Current marks per student per school year."),
+    until: str = typer.Option(
+        "", help="Last extract date, YYYY-MM-DD (default 2026-11-27, fixed for repeatability)."
+    ),
 ) -> None:
     """Generate a sample region: extract files in the feed contract and a ground-truth manifest."""
+    from datetime import date
+
     from sample_region import generate_region
 
+    try:
+        last = date.fromisoformat(until) if until else None
+    except ValueError:
+        _fail(f"--until must be a date YYYY-MM-DD, not {until!r}", 2)
     manifest = generate_region(
         students=students,
         years=years,
@@ -140,11 +199,102 @@ def generate(
         out=out,
         dirty=dirty,
         marks_per_year=marks_per_year,
+        until=last,
     )
     typer.echo(f"sample region written to {out} (manifest: {manifest})")
 
 
 # -- ingestion ------------------------------------------------------------------------------
+pii_app = typer.Typer(help="The restricted personal-data zone.", no_args_is_help=True)
+app.add_typer(pii_app, name="pii")
+
+EXIT_FILE_REFUSED = 1
+EXIT_LOADER_BUSY = 3
+EXIT_NO_KEY = 4
+
+
+@app.command("load")
+def load(
+    landing_dir: Path | None = typer.Argument(
+        None, help="Landing folder (default: KONTINGENT_LANDING or .local/landing)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print results as JSON, no progress."),
+) -> None:
+    """Load every new extract file of the landing folder into the warehouse.
+
+    Exit 0 when every file loaded or was already loaded (rejected rows included), 1 when a file
+    was refused whole (moved to failed/), 3 when another loader holds the folder, 4 without
+    the pseudonymization key.
+    """
+    from ingestion import report
+    from ingestion.loader import LoaderBusy, load_landing
+    from ingestion.pseudonym import PseudonymKeyMissing
+
+    try:
+        if as_json:
+            results = load_landing(landing_dir)
+        else:
+            with report.RichProgress() as progress:
+                results = load_landing(landing_dir, progress=progress)
+    except PseudonymKeyMissing as exc:
+        _fail(str(exc), EXIT_NO_KEY)
+    except LoaderBusy as exc:
+        _fail(str(exc), EXIT_LOADER_BUSY)
+    except FileNotFoundError as exc:
+        _fail(str(exc), 2)
+    if as_json:
+        typer.echo(report.results_json(results))
+    else:
+        from rich.console import Console
+
+        Console().print(report.summary_table(results))
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(EXIT_FILE_REFUSED)
+
+
+@app.command("replay")
+def replay(
+    feed: str | None = typer.Option(None, help="Only this feed, e.g. marks."),
+    load_id: int | None = typer.Option(None, help="Only the quarantine of this load."),
+) -> None:
+    """Check quarantined rows again with the current contract and load those that now pass."""
+    from ingestion.pseudonym import PseudonymKeyMissing
+    from ingestion.quarantine import replay as run_replay
+
+    try:
+        results = run_replay(feed=feed, load_id=load_id)
+    except PseudonymKeyMissing as exc:
+        _fail(str(exc), EXIT_NO_KEY)
+    if not results:
+        typer.echo("nothing to replay")
+    for r in results:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(r.reasons.items()))
+        typer.echo(
+            f"{r.file} (load {r.source_load_id}): retried {r.retried}, loaded {r.loaded}, "
+            f"still rejected {r.still_rejected}" + (f" ({reasons})" if reasons else "")
+        )
+
+
+@pii_app.command("erase")
+def pii_erase(
+    student_id: str | None = typer.Option(None, help="Source ID of a student."),
+    account_id: str | None = typer.Option(None, help="Source ID of a portal account."),
+    esia_oid: str | None = typer.Option(None, help="ESIA OID: every account of the person."),
+) -> None:
+    """Remove one person's identifying data everywhere; pseudonymous facts stay."""
+    from ingestion.erase import erase_person
+    from ingestion.pseudonym import PseudonymKeyMissing
+
+    try:
+        res = erase_person(student_id=student_id, account_id=account_id, esia_oid=esia_oid)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    except PseudonymKeyMissing as exc:
+        _fail(str(exc), EXIT_NO_KEY)
+    typer.echo(
+        f"erased {res.subject_kind} {res.subject_key}: {res.pii_rows} personal-data rows, "
+        f"{res.quarantine_lines} quarantined lines"
+    )
 
 
 def main() -> None:

@@ -1,0 +1,180 @@
+"""Sign-in through the ESIA-style OpenID Connect provider, in real headless Chromium.
+
+Each test opens Superset in a fresh browser profile, is sent to the provider's own login page,
+types a demo person's login and password there, and checks where it lands and what Superset
+made of the person's claims (roles through Superset's API, scope in the metadata database)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+OIDS = {  # superset/oidc-dev/accounts.json
+    "analyst": "1000000001",
+    "uo-45301": "1000000003",
+    "director-1001": "1000000005",
+    "teacher-1001": "1000000008",
+    "student": "1000000009",
+    "parent": "1000000010",
+    "uo-simplified": "1000000011",
+}
+
+
+def _sign_in(page, stack, login: str, password: str) -> None:
+    """From Superset's front door to the provider's form, and submit it."""
+    page.goto(f"{stack.superset_url}/")
+    page.wait_for_url(f"{stack.issuer}/interaction/**")
+    page.fill("#login", login)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("load")
+
+
+def _my_roles(page, stack) -> dict:
+    response = page.request.get(f"{stack.superset_url}/api/v1/me/roles/")
+    assert response.status == 200, response.text()
+    return response.json()["result"]["roles"]
+
+
+def _user_row(metadata_db, login: str):
+    """The Superset user of a demo person and its sign-in record (None when there is none)."""
+    return metadata_db.execute(
+        "select id, login_count, last_login from ab_user where username = %s",
+        (f"esia_{OIDS[login]}",),
+    ).fetchone()
+
+
+def _scope_rows(metadata_db, login: str) -> list[tuple]:
+    return metadata_db.execute(
+        """
+        select s.role, s.scope, s.oktmo, s.municipality_id, s.org_id, s.trust_level
+        from kontingent_user_scope as s
+        join ab_user as u on u.id = s.user_id
+        where u.username = %s
+        order by s.role
+        """,
+        (f"esia_{OIDS[login]}",),
+    ).fetchall()
+
+
+def test_anonymous_visitor_is_sent_to_the_provider(page, stack):
+    page.goto(f"{stack.superset_url}/dashboard/list/")
+    page.wait_for_url(f"{stack.issuer}/interaction/**")
+    assert page.locator("form input#password").count() == 1
+    assert "ЕСИА" in page.locator("header").inner_text()
+    response = page.request.get(f"{stack.superset_url}/api/v1/me/")
+    assert response.status == 401
+
+
+def test_analyst_signs_in_and_sees_superset_in_russian(
+    page, stack, demo_password, metadata_db, artifacts_dir
+):
+    _sign_in(page, stack, "analyst", demo_password)
+
+    page.wait_for_url(f"{stack.superset_url}/superset/welcome/**")
+    # the home page, in Russian although the browser asks for English
+    page.get_by_text("Смотреть все").first.wait_for()  # the lists have loaded
+    body = page.locator("body").inner_text()
+    assert "Главная" in body and "Дашборды" in body
+    assert "Dashboards" not in body and "View All" not in body
+    page.screenshot(path=str(artifacts_dir / "analyst-welcome.png"), full_page=False)
+
+    me = page.request.get(f"{stack.superset_url}/api/v1/me/").json()["result"]
+    assert me["username"] == f"esia_{OIDS['analyst']}"
+    assert (me["first_name"], me["last_name"]) == ("Анна", "Аналитикова")
+    assert set(_my_roles(page, stack)) == {"Gamma", "sql_lab", "kontingent_region"}
+    assert _scope_rows(metadata_db, "analyst") == [
+        ("ministry_analyst", "region", None, None, None, "подтверждённая")
+    ]
+
+
+def test_department_user_gets_its_municipality_from_the_claims(
+    page, stack, demo_password, metadata_db
+):
+    _sign_in(page, stack, "uo-45301", demo_password)
+    page.wait_for_url(f"{stack.superset_url}/superset/welcome/**")
+
+    assert set(_my_roles(page, stack)) == {"Gamma", "kontingent_municipality"}
+    assert _scope_rows(metadata_db, "uo-45301") == [
+        ("education_department", "municipality", "45301000", "45301", None, "подтверждённая")
+    ]
+
+
+def test_school_roles_map_to_their_organization(browser, stack, demo_password, metadata_db):
+    for login, roles, scope in (
+        (
+            "director-1001",
+            {"kontingent_school"},
+            [("school_director", "organization", "45301000", "45301", "1001", "подтверждённая")],
+        ),
+        (  # one person, two accounts: the union of both
+            "teacher-1001",
+            {"kontingent_teacher"},
+            [
+                ("class_teacher", "organization", "45301000", "45301", "1001", "подтверждённая"),
+                ("subject_teacher", "organization", "45301000", "45301", "1001", "подтверждённая"),
+            ],
+        ),
+    ):
+        context = browser.new_context(locale="en-US")
+        page = context.new_page()
+        try:
+            _sign_in(page, stack, login, demo_password)
+            page.wait_for_url(f"{stack.superset_url}/superset/welcome/**")
+            assert set(_my_roles(page, stack)) == roles, login
+            assert _scope_rows(metadata_db, login) == scope, login
+        finally:
+            context.close()
+
+
+@pytest.mark.parametrize(
+    ("login", "message"),
+    [
+        ("student", "Доступ к аналитике не предоставлен"),
+        ("parent", "Доступ к аналитике не предоставлен"),
+        ("uo-simplified", "подтверждённая учётная запись ЕСИА"),
+    ],
+    ids=["student", "parent", "simplified-esia-account"],
+)
+def test_people_without_analytics_access_are_refused(
+    page, stack, demo_password, metadata_db, artifacts_dir, login, message
+):
+    before = _user_row(metadata_db, login)  # None on a fresh metadata database
+    _sign_in(page, stack, login, demo_password)
+
+    page.wait_for_url(f"{stack.superset_url}/login/**")
+    text = page.locator("#kontingent-auth-message").inner_text()
+    assert message in text
+    page.screenshot(path=str(artifacts_dir / f"refused-{login}.png"))
+    assert page.request.get(f"{stack.superset_url}/api/v1/me/").status == 401
+    # refused before Superset made a user or recorded a sign-in
+    assert _user_row(metadata_db, login) == before
+    # and no way around it: the app's pages still send the person back to sign in
+    page.goto(f"{stack.superset_url}/superset/welcome/")
+    assert not page.url.startswith(f"{stack.superset_url}/superset/welcome")
+
+
+def test_wrong_password_stays_on_the_login_page(page, stack, demo_password):
+    _sign_in(page, stack, "analyst", demo_password + "-wrong")
+
+    assert page.url.startswith(f"{stack.issuer}/interaction/")
+    assert page.get_by_role("alert").inner_text() == "Неверные логин или пароль"
+    assert page.input_value("#login") == "analyst"
+    assert page.request.get(f"{stack.superset_url}/api/v1/me/").status == 401
+
+
+def test_sign_out_ends_the_provider_session_too(page, stack, demo_password):
+    _sign_in(page, stack, "analyst", demo_password)
+    page.wait_for_url(f"{stack.superset_url}/superset/welcome/**")
+
+    page.goto(f"{stack.superset_url}/logout/")
+    page.wait_for_url(f"{stack.issuer}/session/end**")
+    page.get_by_role("button", name="Выйти").click()
+    page.wait_for_load_state("load")
+    assert page.request.get(f"{stack.superset_url}/api/v1/me/").status == 401
+
+    # the next visit asks for the password again instead of signing straight back in
+    page.goto(f"{stack.superset_url}/")
+    page.wait_for_url(f"{stack.issuer}/interaction/**")
+    assert page.locator("input#password").count() == 1
