@@ -1,3 +1,5 @@
+{{ config(indexes=[{'columns': ['student_id', 'organization_id', 'valid_from']}]) }}
+
 -- The state of each spell between consecutive events: from each event's date until the next
 -- event (or the spell's end), the grade level, program and class the student had. The grain
 -- that answers "who was enrolled where, in which grade, on date D": valid_from <= D < valid_to.

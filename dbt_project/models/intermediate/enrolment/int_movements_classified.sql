@@ -1,3 +1,5 @@
+{{ config(indexes=[{'columns': ['student_id', 'event_date']}]) }}
+
 -- One row per effective movement event (newest version, tombstones gone) with English enums
 -- and its category; the main-program track or the additional-education program it belongs to.
 with

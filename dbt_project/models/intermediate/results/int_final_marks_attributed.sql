@@ -1,10 +1,15 @@
 -- Final marks with their meaning (numeric value, failing, exempt) and the grade level the
--- student had at that organization on the day the mark was given (or, if the mark came after
--- the student left, on the last day enrolled there).
+-- student had at that organization on the day the period's marks were first given there (a
+-- correction sent later, e.g. after the year-end promotion, keeps the grade of the period).
 with
 
 final_marks as (
-    select * from {{ ref('stg_journal__final_marks') }}
+    select
+        *,
+        min(coalesce(marked_on, extract_date)) over (
+            partition by student_id, organization_id, academic_year, term_name_ru
+        ) as period_marked_on
+    from {{ ref('stg_journal__final_marks') }}
 ),
 
 mark_codes as (
@@ -32,7 +37,7 @@ attributed as (
         where
             states.student_id = final_marks.student_id
             and states.organization_id = final_marks.organization_id
-            and states.valid_from <= coalesce(final_marks.marked_on, final_marks.extract_date)
+            and states.valid_from <= final_marks.period_marked_on
         order by states.valid_from desc
         limit 1
     ) as grade on true

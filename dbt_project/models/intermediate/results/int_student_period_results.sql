@@ -12,10 +12,10 @@ per_student as (
         organization_id,
         academic_year,
         term_name_ru,
-        max(grade_level) as grade_level,
+        grade_level,
         {{ student_attestation_flags('mark_kind', 'numeric_value', 'is_failing') }}
     from final_marks
-    group by student_id, organization_id, academic_year, term_name_ru
+    group by student_id, organization_id, academic_year, term_name_ru, grade_level
 ),
 
 final as (
