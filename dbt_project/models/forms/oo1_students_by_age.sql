@@ -1,0 +1,81 @@
+-- ОО-1, section 2: students of general education on the count date (20 September) by age in
+-- full years on 1 January of the following year, grade level and sex. Ages come from
+-- `pii.ages_on`, which returns the age only, never the birth date; a student without a known
+-- birth date has age null. Grain: count date × level × territory × age × grade level × sex.
+with
+
+enrolled as (
+    select * from {{ ref('fct_enrolment_on_count_date') }}
+    where
+        is_main_program
+        and program_level in ('primary', 'basic', 'secondary')
+        and to_char(count_date, 'MM-DD') = '{{ var("kontingent:count_day_month") }}'
+),
+
+students as (
+    select * from {{ ref('dim_student') }}
+),
+
+count_dates as (
+    select distinct count_date from enrolled
+),
+
+ages as (
+    select
+        count_dates.count_date,
+        known.student_key as student_id,
+        known.age
+    from count_dates
+    cross join lateral pii.ages_on(
+        make_date(extract(year from count_dates.count_date)::int + 1, 1, 1)
+    ) as known
+),
+
+pairs as (
+    select distinct
+        organization_id,
+        count_date as on_date
+    from enrolled
+),
+
+units as (
+    {{ forms_reporting_units('pairs') }}
+),
+
+person_rows as (
+    select
+        enrolled.count_date,
+        enrolled.organization_id as unit_id,
+        units.reporting_organization_id,
+        units.municipality_id,
+        ages.age,
+        coalesce(enrolled.grade_level, 0) as grade_level,
+        coalesce(students.sex, 'unknown') as sex,
+        enrolled.student_id
+    from enrolled
+    left join students
+        on enrolled.student_id = students.student_id
+    left join ages
+        on
+            enrolled.student_id = ages.student_id
+            and enrolled.count_date = ages.count_date
+    left join units
+        on
+            enrolled.organization_id = units.organization_id
+            and enrolled.count_date = units.on_date
+),
+
+final as (
+    select
+        count_date,
+        extract(year from count_date)::int as report_year,
+        {{ forms_level_columns() }},
+        age,
+        grade_level,
+        sex,
+        count(distinct student_id) as students
+    from person_rows
+    group by count_date, age, grade_level, sex, {{ forms_level_sets() }}
+)
+
+select * from final

@@ -1,0 +1,62 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='mark_id',
+        incremental_strategy='delete+insert',
+        indexes=[{'columns': ['organization_id', 'lesson_date']}],
+        post_hook="delete from {{ this }} where is_deleted",
+    )
+}}
+-- Current marks and attendance codes. Grain: one row per mark in force (newest version of each
+-- mark ID; deleted marks removed). Incremental: a run reads only the versions brought by loads
+-- newer than the newest one already in the table; a newer version replaces the row, a deletion
+-- removes it.
+with
+
+versions as (
+    select * from {{ ref('stg_journal__mark_versions') }}
+    {% if is_incremental() %}
+        where load_id > (select coalesce(max(this.load_id), 0) from {{ this }} as this)
+    {% endif %}
+),
+
+newest as (
+    select distinct on (mark_id) *
+    from versions
+    order by mark_id asc, extract_date desc, load_id desc, line_number desc
+),
+
+mark_codes as (
+    select * from {{ ref('mark_codes') }}
+),
+
+final as (
+    select
+        newest.mark_id,
+        newest.student_id,
+        newest.organization_id,
+        newest.class_name,
+        newest.subject,
+        newest.lesson_date,
+        newest.mark_code,
+        mark_codes.mark_kind,
+        mark_codes.numeric_value::int as numeric_value,
+        newest.work_type,
+        newest.weight,
+        newest.teacher_id,
+        newest.changed_at,
+        newest.is_deleted,
+        newest.load_id,
+        nullif(substring(newest.class_name from '^[0-9]+'), '')::int as grade_level,
+        case
+            when extract(month from newest.lesson_date) >= 9
+                then extract(year from newest.lesson_date)::int
+            else extract(year from newest.lesson_date)::int - 1
+        end as academic_year_start,
+        coalesce(mark_codes.is_attendance::boolean, false) as is_attendance
+    from newest
+    left join mark_codes
+        on newest.mark_code = mark_codes.source_code
+)
+
+select * from final
