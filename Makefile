@@ -86,7 +86,7 @@ demo: system-deps venvs up ## install what is missing, start the database, build
 lint: $(VENV)/.installed ## ruff, sqlfluff and the import contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/sqlfluff lint dbt_project/models --disable-progress-bar --nocolor
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests --disable-progress-bar --nocolor
 	$(BIN)/lint-imports --no-cache
 
 fmt: $(VENV)/.installed ## format Python code
