@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import time
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -151,11 +152,19 @@ def clone_database(admin_url: str, template: str, new: str) -> None:
         secure_database(conn, new, DATABASES[WAREHOUSE_DB][1])
 
 
-def drop_database(admin_url: str, name: str) -> None:
+def drop_database(admin_url: str, name: str, attempts: int = 20) -> None:
+    """Drop a database, ending its sessions. An autovacuum worker (a superuser process) cannot
+    be ended by the owner role, so the drop is retried until the worker has moved on."""
+    statement = sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-        )
+        for attempt in range(attempts):
+            try:
+                conn.execute(statement)
+                return
+            except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.5)
 
 
 def with_database(url: str, database: str) -> str:

@@ -1,0 +1,224 @@
+"""Load benchmark: the marks feed through the loader vs plain COPY vs pandas, in one run.
+
+    .venv/bin/python bench/load_benchmark.py [--rows 3000000] [--pandas-rows 500000]
+
+Writes a marks extract (the contract's columns, Russian header, `;`, dates ДД.ММ.ГГГГ) of
+--rows rows and one of a tenth of that, into a scratch database of the project's cluster:
+
+1. plain COPY of the large file into a table of text columns (psycopg, 1 MiB blocks): the limit;
+2. the loader (full validation, pseudonymization, quarantine, orphan checks) on the small file
+   and on the large one, each in its own process, with its peak RSS;
+3. pandas read_csv + to_sql (SQLAlchemy, psycopg) on a --pandas-rows sample.
+
+Prints rows/s, the ratios to COPY and pandas, and peak RSS of the small and large loads.
+Not a test: the figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from kontingent import db  # noqa: E402
+from kontingent.settings import ROLE_OWNER, get_settings  # noqa: E402
+
+HEADER = (
+    "ID отметки;ID обучающегося;ID ОО;Класс;Предмет;Дата урока;Отметка;Вид работы;Вес;"
+    "ID учителя;Дата изменения;Удалена"
+)
+SUBJECTS = ["Математика", "Русский язык", "Литература", "История", "Физика", "Биология"]
+WORK = ["Ответ на уроке", "Контрольная работа", "Самостоятельная работа", "Домашняя работа"]
+MARKS = ["5", "4", "4", "3", "5", "2", "н", "б", "у", "зач", "осв"]
+
+
+def write_marks(path: Path, rows: int, students: int, orgs: int, seed: int) -> None:
+    rnd = random.Random(seed)
+    days = [f"{d:02d}.{m:02d}.2025" for m in (9, 10, 11, 12) for d in range(1, 29)]
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(HEADER + "\n")
+        buf = []
+        for i in range(rows):
+            s = rnd.randrange(students)
+            day = rnd.choice(days)
+            buf.append(
+                f"M{seed}-{i};S{s:07d};ORG{s % orgs:04d};{5 + s % 7}А;{rnd.choice(SUBJECTS)};"
+                f"{day};{rnd.choice(MARKS)};{rnd.choice(WORK)};{1 + i % 3};T{s % 5000:05d};"
+                f"{day} {8 + i % 9:02d}:{i % 60:02d};нет\n"
+            )
+            if len(buf) >= 50_000:
+                f.write("".join(buf))
+                buf.clear()
+        f.write("".join(buf))
+
+
+def write_reference(landing: Path, students: int, orgs: int) -> None:
+    with open(landing / "organizations_20250901.csv", "w", encoding="utf-8") as f:
+        f.write(
+            "ID ОО;ИНН;КПП;ОГРН;Полное наименование;Краткое наименование;Тип ОО;"
+            "Форма собственности;Код ОКТМО;Муниципальное образование;Местность;Головная ОО;"
+            "Статус;Дата открытия;Дата закрытия\n"
+        )
+        for o in range(orgs):
+            f.write(
+                f"ORG{o:04d};7707083893;770701001;1027700132195;Школа {o};Ш{o};"
+                "Общеобразовательная организация;муниципальная;45301000;Город;городская;;"
+                "действующая;01.09.1990;\n"
+            )
+    with open(landing / "students_20250901.csv", "w", encoding="utf-8") as f:
+        f.write(
+            "ID обучающегося;СНИЛС;Фамилия;Имя;Отчество;Дата рождения;Пол;Гражданство;ОВЗ;"
+            "Инвалидность;ОКТМО проживания\n"
+        )
+        for s in range(students):
+            f.write(f"S{s:07d};;Иванов;Иван;;01.02.2012;М;643;нет;нет;45301000\n")
+
+
+def plain_copy(url: str, path: Path) -> float:
+    cols = ", ".join(f"c{i} text" for i in range(12))
+    with psycopg.connect(url) as conn:
+        conn.execute(f"create unlogged table if not exists bench_copy ({cols})")
+        conn.execute("truncate bench_copy")
+        conn.commit()
+        t0 = time.perf_counter()
+        with (
+            conn.cursor().copy(
+                "copy bench_copy from stdin (format csv, delimiter ';', header true)"
+            ) as copy,
+            open(path, "rb") as f,
+        ):
+            while block := f.read(1 << 20):
+                copy.write(block)
+        conn.commit()
+        return time.perf_counter() - t0
+
+
+def pandas_to_sql(url: str, path: Path, rows: int) -> float:
+    import pandas as pd
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    t0 = time.perf_counter()
+    df = pd.read_csv(path, sep=";", nrows=rows, dtype=str, encoding="utf-8")
+    df.to_sql("bench_pandas", engine, if_exists="replace", index=False, chunksize=10_000)
+    elapsed = time.perf_counter() - t0
+    engine.dispose()
+    return elapsed
+
+
+LOADER = """
+import json, sys
+from ingestion.loader import load_landing
+res = load_landing(sys.argv[1])
+print(json.dumps([r.as_dict() for r in res]))
+"""
+
+
+def run_loader(url: str, landing: Path) -> tuple[list[dict], int]:
+    env = dict(os.environ, WAREHOUSE_URL=url)
+    env.setdefault("KONTINGENT_PSEUDONYM_KEY", "benchmark-only-key")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", LOADER, str(landing)],
+        env=env,
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+    )
+    out = proc.stdout.read() if proc.stdout else b""
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"loader failed with status {status}")
+    return json.loads(out), usage.ru_maxrss // 1024  # MiB
+
+
+def _drop(admin: str, name: str) -> None:
+    for _ in range(10):  # autovacuum may still be busy on the fresh tables
+        try:
+            db.drop_database(admin, name)
+            return
+        except psycopg.errors.InsufficientPrivilege:
+            time.sleep(2)
+    print(f"could not drop the scratch database {name}; drop it later", file=sys.stderr)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=3_000_000, help="rows of the large marks file")
+    ap.add_argument("--pandas-rows", type=int, default=500_000)
+    ap.add_argument("--students", type=int, default=100_000)
+    ap.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = ap.parse_args()
+
+    settings = get_settings()
+    admin = settings.local_url(ROLE_OWNER, "postgres")
+    name = "kontingent_bench"
+    db.drop_database(admin, name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"create database {name}")
+    url = settings.local_url(ROLE_OWNER, name)
+    with psycopg.connect(url) as conn:
+        db.prepare_warehouse(conn)
+    orgs = 400
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            tmp = Path(tmp)
+            ref, small, large = tmp / "ref", tmp / "small", tmp / "large"
+            for d in (ref, small, large):
+                d.mkdir()
+            print(f"writing marks files: {args.rows // 10:,} and {args.rows:,} rows ...")
+            write_reference(ref, args.students, orgs)
+            write_marks(small / "marks_20250915.csv", args.rows // 10, args.students, orgs, 1)
+            big = large / "marks_20250916.csv"
+            write_marks(big, args.rows, args.students, orgs, 2)
+            size_mb = big.stat().st_size / 2**20
+            run_loader(url, ref)  # students and organizations, so marks are not orphans
+
+            t_copy = plain_copy(url, big)
+            res_small, rss_small = run_loader(url, small)
+            res_large, rss_large = run_loader(url, large)
+            t_pandas = pandas_to_sql(url, big, args.pandas_rows)
+    finally:
+        if not args.keep:
+            _drop(admin, name)
+
+    r_small, r_large = res_small[0], res_large[0]
+    copy_rate = args.rows / t_copy
+    pandas_rate = args.pandas_rows / t_pandas
+    ours = r_large["rows_per_second"]
+    print()
+    print(f"large file: {args.rows:,} rows, {size_mb:,.0f} MiB")
+    print(f"{'method':<46}{'rows/s':>12}{'vs COPY':>10}{'vs pandas':>11}")
+    for label, rate in (
+        ("plain COPY into a text table", copy_rate),
+        (
+            f"loader, {args.rows // 10:,} rows (peak RSS {rss_small} MiB)",
+            r_small["rows_per_second"],
+        ),
+        (f"loader, {args.rows:,} rows (peak RSS {rss_large} MiB)", ours),
+        (f"pandas read_csv + to_sql, {args.pandas_rows:,} rows", pandas_rate),
+    ):
+        print(f"{label:<46}{rate:>12,.0f}{rate / copy_rate:>10.2f}{rate / pandas_rate:>11.1f}")
+    print()
+    print(
+        f"loader vs COPY: {ours / copy_rate:.2f}x (target >= 0.5); "
+        f"vs pandas: {ours / pandas_rate:.1f}x (target >= 10); "
+        f"peak RSS small/large: {rss_small}/{rss_large} MiB"
+    )
+    print(
+        f"large load: {r_large['rows_loaded']:,} loaded, {r_large['rows_rejected']:,} rejected, "
+        f"{r_large['rows_orphan']:,} orphan, {r_large['seconds']:.1f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,474 @@
+"""Checking and converting records, a chunk at a time.
+
+Per chunk, each contract column is checked for its distinct values only (a cache keeps the
+results: a marks file has a few hundred distinct dates and subjects but hundreds of thousands
+of rows). Values that change (pseudonymous keys, ISO dates, `да`/`нет`) are replaced in the
+rows in place, values that derive further columns are appended to them, and each row becomes
+COPY text with C-level joins. A row that fails a rejecting check goes to quarantine with every
+reason found; duplicate keys are caught by a fixed-size Bloom filter whose (rare) hits are held
+back and settled against the database at the end of the file, so memory does not grow with
+the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from operator import itemgetter
+
+import numpy as np
+
+from ingestion.checks import (
+    INVALID_DATE,
+    MISSING_VALUE,
+    NULL,
+    TRUNCATED,
+    Flag,
+    Reject,
+    converter,
+    parse_date,
+)
+from ingestion.contracts import Column, Feed, Output, normalize_header
+from ingestion.readers import Chunk
+
+CACHE_LIMIT = 200_000
+
+
+class HeaderError(Exception):
+    def __init__(self, missing: list[Column]) -> None:
+        self.missing = missing
+        names = ", ".join(f"«{c.header}»" for c in missing)
+        super().__init__(f"required column(s) missing from the header: {names}")
+
+
+def match_header(feed: Feed, header: Sequence[str]) -> tuple[dict[str, int], list[str]]:
+    """Contract column name -> index in the file; plus the header cells nobody claims."""
+    by_norm: dict[str, Column] = {}
+    for col in feed.columns:
+        for h in col.headers:
+            by_norm[normalize_header(h)] = col
+    mapping: dict[str, int] = {}
+    extra: list[str] = []
+    for i, cell in enumerate(header):
+        norm = normalize_header(cell)
+        col = by_norm.get(norm)
+        if col is None:
+            if norm:
+                extra.append(cell.strip())
+            continue
+        mapping.setdefault(col.name, i)  # a repeated header: the first one counts
+    missing = [c for c in feed.columns if c.header_required and c.name not in mapping]
+    if missing:
+        raise HeaderError(missing)
+    return mapping, extra
+
+
+@dataclass
+class Suspect:
+    """A row held back because its key may have occurred earlier in the file."""
+
+    key: tuple[str, ...]
+    line_no: int
+    line: str
+    raw_row: str
+    pii_row: str | None
+    refs: list[tuple[str, str]]  # (entity, key) unknown so far
+    flagged: bool
+
+
+@dataclass
+class ChunkResult:
+    raw_text: str = ""
+    pii_text: str = ""
+    quarantine: list[tuple[int, str, tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=list
+    )  # (line, text, reasons, problems "column:reason")
+    orphans: list[tuple[int, str, str]] = field(default_factory=list)  # (line, entity, key)
+    suspects: list[Suspect] = field(default_factory=list)
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    flagged: int = 0
+    blank_lines: int = 0
+
+
+class _TimestampCheck:
+    """`ДД.ММ.ГГГГ ЧЧ:ММ[:СС]` (or ISO) sent on as delivered: PostgreSQL reads both forms
+    with DateStyle ISO, DMY. Valid = a real date and a real time of day."""
+
+    TIMES = frozenset(
+        [f"{h:02d}:{m:02d}" for h in range(24) for m in range(60)]
+        + [f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)]
+    )
+
+    def __init__(self) -> None:
+        self.dates: dict[str, bool] = {}
+
+    # the common shape, checked for a whole chunk in one regular-expression pass
+    _SHAPE = re.compile(r"(?:\d\d\.\d\d\.\d{4} (?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?\n)*")
+    _DAYS = re.compile(r"^(\d\d\.\d\d\.\d{4})", re.M)
+
+    def invalid(self, values: set[str]) -> set[str]:
+        """The non-empty values that are not valid timestamps."""
+        values.discard("")
+        text = "\n".join(values) + "\n"
+        if self._SHAPE.fullmatch(text):
+            days = set(self._DAYS.findall(text))
+            dates = self.dates
+            unknown = days.difference(dates)
+            for day in unknown:
+                dates[day] = parse_date(day) is not None
+            if all(dates[d] for d in days):
+                return set()
+        return {v for v in values if not self.valid(v)}
+
+    def valid(self, value: str) -> bool:
+        day, sep, time = value.partition(" ")
+        if not sep:
+            day, sep, time = value.partition("T")
+        if not sep or time not in self.TIMES:
+            return False
+        ok = self.dates.get(day)
+        if ok is None:
+            if len(self.dates) > 100_000:
+                self.dates.clear()
+            ok = self.dates[day] = parse_date(day) is not None
+        return ok
+
+
+class _ColumnRun:
+    """Checks one contract column of a chunk and puts its outputs into the rows.
+
+    The first output replaces the field in place (index `index`); further outputs (validity,
+    derived values, the clear ID for pii) are appended to each row. A column absent from the
+    file is appended whole.
+    """
+
+    def __init__(self, col: Column, index: int | None, convert: Callable, width: int):
+        self.col = col
+        self.index = index
+        self.convert = convert
+        self.width = width
+        self.passthrough = col.type in ("text", "id") and not col.pseudonym
+        self.cache: dict[str, tuple[str, ...]] = {}
+        self.first: dict[str, str] = {}
+        self.identity: set[str] = set()
+        self.bad: dict[str, str] = {}
+        self.flag: dict[str, str] = {}
+        self.timestamps = _TimestampCheck() if col.type == "timestamp" else None
+
+    def _learn(self, values: set[str]) -> None:
+        nulls = (NULL,) * self.width
+        for v in values:
+            r = self.convert(v)
+            if type(r) is Reject:
+                self.bad[v] = r.code
+                r = nulls
+            elif type(r) is Flag:
+                self.flag[v] = r.code
+                r = r.out
+            self.cache[v] = r
+            self.first[v] = r[0]
+            if r[0] == v and self.width == 1:
+                self.identity.add(v)
+
+    def run(
+        self,
+        rows: list[list[str]],
+        values: Sequence[str],
+        rejected: dict[int, list[tuple[str, str]]],
+        flags: dict[int, list[str]],
+    ) -> None:
+        col = self.col
+        if self.index is None:  # absent from the file: the outputs of an empty value
+            extra = self.cache[""]
+            for row in rows:
+                row.extend(extra)
+            return
+        if self.passthrough:
+            if col.required and "" in values:
+                for i, v in enumerate(values):
+                    if not v:
+                        rejected.setdefault(i, []).append((col.name, MISSING_VALUE))
+            return
+        if self.timestamps is not None:
+            bad = self.timestamps.invalid(set(values))
+            if bad or (col.required and "" in values):
+                for i, v in enumerate(values):
+                    if v in bad or not v:
+                        code = INVALID_DATE if v else MISSING_VALUE
+                        rows[i][self.index] = NULL
+                        if col.required:
+                            rejected.setdefault(i, []).append((col.name, code))
+                        elif v:
+                            flags.setdefault(i, []).append(f"{col.name}:{code}")
+            return
+        if len(self.cache) > CACHE_LIMIT:
+            for d in (self.cache, self.first, self.bad, self.flag):
+                d.clear()
+            self.identity.clear()
+        uniq = set(values)
+        new = uniq.difference(self.cache)
+        if new:
+            self._learn(new)
+        if self.bad and not uniq.isdisjoint(self.bad):
+            bad = self.bad
+            for i, v in enumerate(values):
+                code = bad.get(v)
+                if code is not None:
+                    rejected.setdefault(i, []).append((col.name, code))
+        if self.flag and not uniq.isdisjoint(self.flag):
+            fl = self.flag
+            for i, v in enumerate(values):
+                code = fl.get(v)
+                if code is not None:
+                    flags.setdefault(i, []).append(f"{col.name}:{code}")
+        j = self.index
+        if self.width == 1:
+            if not uniq.issubset(self.identity):
+                first = self.first
+                for row in rows:
+                    row[j] = first[row[j]]
+            return
+        cache = self.cache
+        for row in rows:
+            out = cache[row[j]]
+            row[j] = out[0]
+            row.extend(out[1:])
+
+
+class KeyTracker:
+    """Which keys were seen earlier in this file: a Bloom filter (no false negatives) whose
+    positives are settled exactly later. Fixed memory: 2**bits_log2 bits."""
+
+    def __init__(self, bits_log2: int = 28) -> None:
+        self.bits = np.zeros(1 << (bits_log2 - 3), dtype=np.uint8)
+        self.mask = np.uint64((1 << bits_log2) - 1)
+
+    def suspects(self, keys: Sequence) -> np.ndarray:
+        n = len(keys)
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        h = np.fromiter(map(hash, keys), dtype=np.int64, count=n).view(np.uint64)
+        mask = self.mask
+        positions = (
+            h & mask,
+            (h >> np.uint64(21)) & mask,
+            ((h >> np.uint64(42)) | (h << np.uint64(22))) & mask,
+        )
+        hit = np.ones(n, dtype=bool)
+        for p in positions:
+            byte = p >> np.uint64(3)
+            bit = (p & np.uint64(7)).astype(np.uint8)
+            hit &= ((self.bits[byte] >> bit) & 1).astype(bool)
+        _, first = np.unique(h, return_index=True)
+        repeated = np.ones(n, dtype=bool)
+        repeated[first] = False
+        for p in positions:
+            np.bitwise_or.at(
+                self.bits, p >> np.uint64(3), np.left_shift(1, p & np.uint64(7)).astype(np.uint8)
+            )
+        return hit | repeated
+
+
+class FeedProcessor:
+    """Turns reader chunks of one file into COPY text, quarantine entries and orphan refs."""
+
+    def __init__(
+        self,
+        feed: Feed,
+        header: Sequence[str],
+        pseudonymize: Callable[[str], str],
+        known: dict[str, set[str]],
+        load_prefix: str,
+    ) -> None:
+        self.feed = feed
+        self.mapping, self.extra_headers = match_header(feed, header)
+        self.outputs: list[Output] = feed.outputs()
+        self.known = known
+        self.prefix = load_prefix
+        self.keys = KeyTracker()
+        self.hold_all = False  # replay: every row is settled against the database
+        # where each output sits in a processed row: first outputs replace their field, the
+        # others are appended after the file's fields, in column order
+        width = len(header)
+        position: dict[int, int] = {}
+        self.runs: list[_ColumnRun] = []
+        for col in feed.columns:
+            outs = [i for i, o in enumerate(self.outputs) if o.source == col.name]
+            index = self.mapping.get(col.name)
+            conv = converter(col, pseudonymize, in_pii=feed.has_pii_table)
+            run = _ColumnRun(col, index, conv, len(outs))
+            if index is None:
+                run.cache[""] = _outputs_of_empty(conv, len(outs))
+                for k in outs:
+                    position[k] = width
+                    width += 1
+            else:
+                position[outs[0]] = index
+                for k in outs[1:]:
+                    position[k] = width
+                    width += 1
+            self.runs.append(run)
+        raw = [i for i, o in enumerate(self.outputs) if o.zone == "raw"]
+        pii = [i for i, o in enumerate(self.outputs) if o.zone == "pii"]
+        self.raw_names = [self.outputs[i].name for i in raw]
+        self.pii_names = [self.outputs[i].name for i in pii]
+        self.raw_get = _getter([position[i] for i in raw])
+        self.pii_get = _getter([position[i] for i in pii]) if pii else None
+        self.key_pos = [position[self._raw_output(name)] for name in feed.key]
+        by_source = {run.col.name: run for run in self.runs}
+        self.ref_runs = [
+            (by_source[self.outputs[self._raw_output(r.column)].source], r.entity)
+            for r in feed.refs
+        ]
+        self.key_input: int | None = None
+        if len(feed.key) == 1:
+            key_run = by_source[self.outputs[self._raw_output(feed.key[0])].source]
+            if key_run.passthrough and key_run.index is not None:
+                self.key_input = key_run.index
+
+    def _raw_output(self, name: str) -> int:
+        for i, o in enumerate(self.outputs):
+            if o.zone == "raw" and o.name == name:
+                return i
+        raise KeyError(name)
+
+    @property
+    def raw_columns(self) -> list[str]:
+        return ["load_id", "extract_date", "line_number", "flags", *self.raw_names]
+
+    @property
+    def pii_columns(self) -> list[str]:
+        return ["load_id", "extract_date", "line_number", *self.pii_names]
+
+    def process(self, chunk: Chunk) -> ChunkResult:
+        res = ChunkResult(blank_lines=chunk.blank_lines)
+        for line_no, text, reasons in chunk.rejects:
+            res.quarantine.append((line_no, text, reasons, ()))
+        rows = chunk.rows
+        n = len(rows)
+        res.read = n + len(chunk.rejects)
+        res.rejected = len(chunk.rejects)
+        if n == 0:
+            return res
+        cols = list(zip(*rows, strict=True))
+        empty = ("",) * n
+        rejected: dict[int, list[tuple[str, str]]] = {}
+        flags: dict[int, list[str]] = {}
+        for run in self.runs:
+            run.run(rows, cols[run.index] if run.index is not None else empty, rejected, flags)
+        if chunk.unterminated_last:
+            last = n - 1
+            if last in rejected or last in flags:
+                problems = [("", TRUNCATED), *rejected.get(last, [])]
+                problems += [tuple(f.split(":", 1)) for f in flags.pop(last, [])]
+                rejected[last] = problems
+        # orphans: references to students or organizations not known yet (found on the
+        # distinct values; rows are visited only when a value is unknown)
+        orphan_by_row: dict[int, list[tuple[str, str]]] = {}
+        for run, entity in self.ref_runs:
+            values = cols[run.index] if run.index is not None else empty
+            uniq = set(values)
+            uniq.discard("")
+            out = uniq if run.passthrough else set(map(run.first.__getitem__, uniq))
+            unknown = out.difference(self.known.get(entity, ()))
+            if unknown:
+                if not run.passthrough:
+                    inputs = {v: run.first.get(v, v) for v in uniq}
+                    unknown_in = {v for v, o in inputs.items() if o in unknown}
+                else:
+                    inputs, unknown_in = None, unknown
+                for i, v in enumerate(values):
+                    if v in unknown_in and i not in rejected:
+                        key = inputs[v] if inputs is not None else v
+                        orphan_by_row.setdefault(i, []).append((entity, key))
+        line_nos = chunk.line_nos
+        lines = chunk.lines
+        if rejected:
+            for i in sorted(rejected):
+                problems = rejected[i]
+                reasons = tuple(sorted({code for _c, code in problems}))
+                where = tuple(f"{c}:{code}" for c, code in problems if c)
+                res.quarantine.append((line_nos[i], lines[i], reasons, where))
+            res.rejected += len(rejected)
+            keep = [i for i in range(n) if i not in rejected]
+            rows = [rows[i] for i in keep]
+            line_nos = [line_nos[i] for i in keep]
+            lines = [lines[i] for i in keep]
+            flags = {new: flags[old] for new, old in enumerate(keep) if old in flags}
+            orphan_by_row = {
+                new: orphan_by_row[old] for new, old in enumerate(keep) if old in orphan_by_row
+            }
+            n = len(rows)
+            if n == 0:
+                return res
+        # COPY text: load, extract date, line, flags, then the outputs
+        head = list(map(f"{self.prefix}\t{{}}\t\t".format, line_nos))
+        for i, fl in flags.items():
+            head[i] = f"{self.prefix}\t{line_nos[i]}\t{{{','.join(sorted(set(fl)))}}}\t"
+        raw_rows = list(map(str.__add__, head, map("\t".join, map(self.raw_get, rows))))
+        pii_rows = None
+        if self.pii_get is not None:
+            pii_head = map(f"{self.prefix}\t{{}}\t".format, line_nos)
+            pii_rows = list(map(str.__add__, pii_head, map("\t".join, map(self.pii_get, rows))))
+        # duplicate keys: rows whose key may have come earlier are held back
+        if self.key_input is not None and not rejected:
+            keys = cols[self.key_input]  # a passthrough key: the file's values are the keys
+        elif len(self.key_pos) == 1:
+            kp = self.key_pos[0]
+            keys = [row[kp] for row in rows]
+        else:
+            keys = list(map(itemgetter(*self.key_pos), rows))
+        if self.hold_all:
+            held = list(range(n))
+        else:
+            held = np.flatnonzero(self.keys.suspects(keys)).tolist()
+        if held:
+            single = len(self.key_pos) == 1
+            for i in held:
+                res.suspects.append(
+                    Suspect(
+                        key=(keys[i],) if single else keys[i],
+                        line_no=line_nos[i],
+                        line=lines[i],
+                        raw_row=raw_rows[i],
+                        pii_row=pii_rows[i] if pii_rows else None,
+                        refs=orphan_by_row.pop(i, []),
+                        flagged=i in flags,
+                    )
+                )
+            drop = set(held)
+            take = [i for i in range(n) if i not in drop]
+            raw_rows = [raw_rows[i] for i in take]
+            if pii_rows is not None:
+                pii_rows = [pii_rows[i] for i in take]
+            res.flagged = sum(1 for i in take if i in flags)
+        else:
+            res.flagged = len(flags)
+        res.loaded = len(raw_rows)
+        if raw_rows:
+            res.raw_text = "\n".join(raw_rows) + "\n"
+        if pii_rows:
+            res.pii_text = "\n".join(pii_rows) + "\n"
+        for i, refs in orphan_by_row.items():
+            for entity, key in refs:
+                res.orphans.append((line_nos[i], entity, key))
+        return res
+
+
+def _getter(positions: list[int]) -> Callable[[list[str]], Sequence[str]]:
+    if len(positions) == 1:
+        p = positions[0]
+        return lambda row: (row[p],)
+    return itemgetter(*positions)
+
+
+def _outputs_of_empty(conv: Callable, width: int) -> tuple[str, ...]:
+    r = conv("")
+    if isinstance(r, tuple):
+        return r
+    if isinstance(r, Flag):
+        return r.out
+    return (NULL,) * width
