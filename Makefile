@@ -18,7 +18,7 @@ export UV_PYTHON_DOWNLOADS := never
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
-.PHONY: help demo test lint fmt up down status psql clean lock venvs system-deps
+.PHONY: help demo test lint fmt up down status psql clean lock venvs system-deps bench
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -77,11 +77,21 @@ psql: $(VENV)/.installed ## a psql shell on the warehouse
 	@$(KONTINGENT) db psql
 
 # -- the two commands ---------------------------------------------------------------------
-demo: system-deps venvs up ## install what is missing, start the database, build the sample region
+DEMO_LANDING := .local/landing
+
+demo: system-deps venvs up ## install what is missing, start the database, build the sample region, serve the dashboards
 	@$(KONTINGENT) keys
-	@$(KONTINGENT) db status
+	@[ -f $(DEMO_LANDING)/_manifest.json ] || { echo "== generating the demo region into $(DEMO_LANDING)"; \
+		$(KONTINGENT) generate --out $(DEMO_LANDING); }
+	@echo "== loading the extract files"
+	@$(KONTINGENT) load $(DEMO_LANDING)
+	@echo "== building the warehouse (dbt)"
+	@$(KONTINGENT) dbt build --quiet
+	@echo "== starting the dashboards"
+	@$(KONTINGENT) superset up
 	@echo
-	@echo "The warehouse is running. Connect with: make psql   (URL: $(KONTINGENT) db url)"
+	@$(KONTINGENT) db status
+	@echo "Warehouse shell: make psql    Stop everything: make down && $(KONTINGENT) superset down"
 
 lint: $(VENV)/.installed ## ruff, sqlfluff and the import contracts
 	$(BIN)/ruff check .
@@ -95,6 +105,9 @@ fmt: $(VENV)/.installed ## format Python code
 
 test: system-deps venvs up lint ## install what is missing and run every test
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed up ## load benchmark: the loader vs plain COPY vs pandas to_sql
+	$(BIN)/python bench/load_benchmark.py
 
 clean: ## stop the database and remove environments and local state (asks no questions)
 	-@[ -x $(KONTINGENT) ] && $(KONTINGENT) db down

@@ -30,6 +30,8 @@ from kontingent.settings import (
     local_secrets,
 )
 
+BOOTSTRAP_LOCK = 7_205_300  # advisory lock key serializing concurrent bootstraps
+
 # database -> (owner, roles that may connect)
 DATABASES = {
     WAREHOUSE_DB: (ROLE_OWNER, (ROLE_READER, ROLE_PII)),
@@ -51,18 +53,39 @@ def _role_exists(conn: psycopg.Connection, role: str) -> bool:
     return conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone() is not None
 
 
+def _password_works(settings: Settings, role: str, password: str) -> bool:
+    try:
+        psycopg.connect(
+            host="127.0.0.1",
+            port=settings.pg_port,
+            user=role,
+            password=password,
+            dbname="postgres",
+            connect_timeout=5,
+        ).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
 def _ensure_roles(conn: psycopg.Connection, settings: Settings) -> None:
+    """Create the login roles; set a password only when the stored one does not work yet, so
+    that a routine start changes no catalog row (and concurrent starts cannot collide)."""
     passwords = local_secrets(settings)["roles"]
     for role, password in passwords.items():
         if not _role_exists(conn, role):
             conn.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
-        conn.execute(
-            sql.SQL("alter role {} login password {}").format(
-                sql.Identifier(role), sql.Literal(password)
+        if not _password_works(settings, role, password):
+            conn.execute(
+                sql.SQL("alter role {} login password {}").format(
+                    sql.Identifier(role), sql.Literal(password)
+                )
             )
-        )
     # the owner creates per-test copies of the warehouse (CREATE DATABASE ... TEMPLATE ...)
-    conn.execute(sql.SQL("alter role {} createdb").format(sql.Identifier(ROLE_OWNER)))
+    if not conn.execute(
+        "select rolcreatedb from pg_roles where rolname = %s", (ROLE_OWNER,)
+    ).fetchone()[0]:
+        conn.execute(sql.SQL("alter role {} createdb").format(sql.Identifier(ROLE_OWNER)))
 
 
 def secure_database(conn: psycopg.Connection, database: str, readers: tuple[str, ...]) -> None:
@@ -79,6 +102,8 @@ def secure_database(conn: psycopg.Connection, database: str, readers: tuple[str,
 def bootstrap(settings: Settings, superuser_dsn: str) -> None:
     """Create (idempotently) the roles, the three databases and the warehouse schemas."""
     with psycopg.connect(superuser_dsn, autocommit=True) as conn:
+        # one bootstrap at a time: two starts at once would update the same catalog rows
+        conn.execute("select pg_advisory_lock(%s)", (BOOTSTRAP_LOCK,))
         _ensure_roles(conn, settings)
         for database, (owner, readers) in DATABASES.items():
             exists = conn.execute(
@@ -91,10 +116,34 @@ def bootstrap(settings: Settings, superuser_dsn: str) -> None:
                     )
                 )
             secure_database(conn, database, readers)
-    dsn = superuser_dsn.replace("dbname=postgres", f"dbname={WAREHOUSE_DB}")
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("set role {}").format(sql.Identifier(ROLE_OWNER)))
-        prepare_warehouse(conn)
+        dsn = superuser_dsn.replace("dbname=postgres", f"dbname={WAREHOUSE_DB}")
+        with psycopg.connect(dsn, autocommit=True) as warehouse:
+            warehouse.execute(sql.SQL("set role {}").format(sql.Identifier(ROLE_OWNER)))
+            prepare_warehouse(warehouse)
+
+
+def grant_readers(conn: psycopg.Connection, schema: str) -> None:
+    """The privileges SCHEMAS gives `schema`: PUBLIC nothing; each of its readers usage, select on
+    every table and on the tables created later.
+
+    Publication swaps a freshly built schema in under a published name and calls this in the
+    same transaction, so the readers never miss a grant.
+    """
+    ident = sql.Identifier(schema)
+    conn.execute(sql.SQL("revoke all on schema {} from public").format(ident))
+    for role in SCHEMAS[schema]:
+        if not _role_exists(conn, role):
+            continue
+        role_ident = sql.Identifier(role)
+        conn.execute(sql.SQL("grant usage on schema {} to {}").format(ident, role_ident))
+        conn.execute(
+            sql.SQL("grant select on all tables in schema {} to {}").format(ident, role_ident)
+        )
+        conn.execute(
+            sql.SQL("alter default privileges in schema {} grant select on tables to {}").format(
+                ident, role_ident
+            )
+        )
 
 
 def prepare_warehouse(conn: psycopg.Connection) -> None:
@@ -103,23 +152,9 @@ def prepare_warehouse(conn: psycopg.Connection) -> None:
     Runs as the warehouse owner; idempotent. Grants go only to roles that exist, so an
     external server without the reader roles still works.
     """
-    for schema, readers in SCHEMAS.items():
-        ident = sql.Identifier(schema)
-        conn.execute(sql.SQL("create schema if not exists {}").format(ident))
-        conn.execute(sql.SQL("revoke all on schema {} from public").format(ident))
-        for role in readers:
-            if not _role_exists(conn, role):
-                continue
-            role_ident = sql.Identifier(role)
-            conn.execute(sql.SQL("grant usage on schema {} to {}").format(ident, role_ident))
-            conn.execute(
-                sql.SQL("grant select on all tables in schema {} to {}").format(ident, role_ident)
-            )
-            conn.execute(
-                sql.SQL(
-                    "alter default privileges in schema {} grant select on tables to {}"
-                ).format(ident, role_ident)
-            )
+    for schema in SCHEMAS:
+        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+        grant_readers(conn, schema)
     conn.execute("revoke create on schema public from public")
     for module_name in ("ingestion.schema",):
         try:
