@@ -46,6 +46,9 @@ class Chunk:
     blank_lines: int = 0
     # the last record of the file has no line end: if it does not load cleanly it was cut off
     unterminated_last: bool = False
+    # the same fields column by column (one list per header cell), given instead of `rows`
+    # (then empty) when every record of the chunk is plain
+    columns: list[list[str]] | None = None
 
 
 def escape_copy(text: str) -> str:
@@ -240,6 +243,12 @@ class CsvReader:
                     chunk.unterminated_last = False
         if not recs:
             chunk.unterminated_last = False
+            return chunk
+        if not has_quotes and set(map(str.count, recs, repeat(";"))) == {n - 1}:
+            # plain records of the right width: split once, take the columns by slicing
+            fields = ";".join(recs).split(";")
+            chunk.columns = [fields[k::n] for k in range(n)]
+            chunk.lines, chunk.line_nos = recs, nos
             return chunk
         if has_quotes:
             rows = [

@@ -138,11 +138,11 @@ class _TimestampCheck:
 
 
 class _ColumnRun:
-    """Checks one contract column of a chunk and puts its outputs into the rows.
+    """Checks one contract column of a chunk and sets its output columns.
 
-    The first output replaces the field in place (index `index`); further outputs (validity,
-    derived values, the clear ID for pii) are appended to each row. A column absent from the
-    file is appended whole.
+    The first output takes the place of the file's column (index `index`); further outputs
+    (validity, derived values, the clear ID for pii) take the places in `extra` after the
+    file's columns. A column absent from the file gives the outputs of an empty value.
     """
 
     def __init__(self, col: Column, index: int | None, convert: Callable, width: int):
@@ -150,6 +150,7 @@ class _ColumnRun:
         self.index = index
         self.convert = convert
         self.width = width
+        self.places: list[int] = []  # where each output goes, set by the processor
         self.passthrough = col.type in ("text", "id") and not col.pseudonym
         self.cache: dict[str, tuple[str, ...]] = {}
         self.first: dict[str, str] = {}
@@ -175,16 +176,18 @@ class _ColumnRun:
 
     def run(
         self,
-        rows: list[list[str]],
         values: Sequence[str],
+        out: list,
         rejected: dict[int, list[tuple[str, str]]],
         flags: dict[int, list[str]],
     ) -> None:
+        """Check `values` (the column's field in every row) and put the outputs into `out`,
+        one sequence per output place; every pass over the rows is a C-level map."""
         col = self.col
+        n = len(values)
         if self.index is None:  # absent from the file: the outputs of an empty value
-            extra = self.cache[""]
-            for row in rows:
-                row.extend(extra)
+            for place, value in zip(self.places, self.cache[""], strict=True):
+                out[place] = (value,) * n
             return
         if self.passthrough:
             if col.required and "" in values:
@@ -195,14 +198,16 @@ class _ColumnRun:
         if self.timestamps is not None:
             bad = self.timestamps.invalid(set(values))
             if bad or (col.required and "" in values):
+                column = list(values)
                 for i, v in enumerate(values):
                     if v in bad or not v:
                         code = INVALID_DATE if v else MISSING_VALUE
-                        rows[i][self.index] = NULL
+                        column[i] = NULL
                         if col.required:
                             rejected.setdefault(i, []).append((col.name, code))
                         elif v:
                             flags.setdefault(i, []).append(f"{col.name}:{code}")
+                out[self.index] = column
             return
         if len(self.cache) > CACHE_LIMIT:
             for d in (self.cache, self.first, self.bad, self.flag):
@@ -224,18 +229,13 @@ class _ColumnRun:
                 code = fl.get(v)
                 if code is not None:
                     flags.setdefault(i, []).append(f"{col.name}:{code}")
-        j = self.index
         if self.width == 1:
             if not uniq.issubset(self.identity):
-                first = self.first
-                for row in rows:
-                    row[j] = first[row[j]]
+                out[self.index] = list(map(self.first.__getitem__, values))
             return
-        cache = self.cache
-        for row in rows:
-            out = cache[row[j]]
-            row[j] = out[0]
-            row.extend(out[1:])
+        outputs = zip(*map(self.cache.__getitem__, values), strict=True)
+        for place, column in zip(self.places, outputs, strict=True):
+            out[place] = column
 
 
 class KeyTracker:
@@ -290,8 +290,8 @@ class FeedProcessor:
         self.prefix = load_prefix
         self.keys = KeyTracker()
         self.hold_all = False  # replay: every row is settled against the database
-        # where each output sits in a processed row: first outputs replace their field, the
-        # others are appended after the file's fields, in column order
+        # where each output column sits: first outputs replace their file column, the others
+        # come after the file's columns, in column order
         width = len(header)
         position: dict[int, int] = {}
         self.runs: list[_ColumnRun] = []
@@ -310,24 +310,21 @@ class FeedProcessor:
                 for k in outs[1:]:
                     position[k] = width
                     width += 1
+            run.places = [position[k] for k in outs]
             self.runs.append(run)
+        self.width = width
         raw = [i for i, o in enumerate(self.outputs) if o.zone == "raw"]
         pii = [i for i, o in enumerate(self.outputs) if o.zone == "pii"]
         self.raw_names = [self.outputs[i].name for i in raw]
         self.pii_names = [self.outputs[i].name for i in pii]
-        self.raw_get = _getter([position[i] for i in raw])
-        self.pii_get = _getter([position[i] for i in pii]) if pii else None
+        self.raw_pos = [position[i] for i in raw]
+        self.pii_pos = [position[i] for i in pii]
         self.key_pos = [position[self._raw_output(name)] for name in feed.key]
         by_source = {run.col.name: run for run in self.runs}
         self.ref_runs = [
             (by_source[self.outputs[self._raw_output(r.column)].source], r.entity)
             for r in feed.refs
         ]
-        self.key_input: int | None = None
-        if len(feed.key) == 1:
-            key_run = by_source[self.outputs[self._raw_output(feed.key[0])].source]
-            if key_run.passthrough and key_run.index is not None:
-                self.key_input = key_run.index
 
     def _raw_output(self, name: str) -> int:
         for i, o in enumerate(self.outputs):
@@ -347,18 +344,22 @@ class FeedProcessor:
         res = ChunkResult(blank_lines=chunk.blank_lines)
         for line_no, text, reasons in chunk.rejects:
             res.quarantine.append((line_no, text, reasons, ()))
-        rows = chunk.rows
-        n = len(rows)
+        n = len(chunk.line_nos)
         res.read = n + len(chunk.rejects)
         res.rejected = len(chunk.rejects)
         if n == 0:
             return res
-        cols = list(zip(*rows, strict=True))
+        cols = chunk.columns
+        if cols is None:
+            cols = list(zip(*chunk.rows, strict=True))
         empty = ("",) * n
         rejected: dict[int, list[tuple[str, str]]] = {}
         flags: dict[int, list[str]] = {}
+        # the output columns: the file's columns, changed or not, then the appended ones
+        out: list[Sequence[str]] = [*cols, *([empty] * (self.width - len(cols)))]
         for run in self.runs:
-            run.run(rows, cols[run.index] if run.index is not None else empty, rejected, flags)
+            values = cols[run.index] if run.index is not None else empty
+            run.run(values, out, rejected, flags)
         if chunk.unterminated_last:
             last = n - 1
             if last in rejected or last in flags:
@@ -372,8 +373,8 @@ class FeedProcessor:
             values = cols[run.index] if run.index is not None else empty
             uniq = set(values)
             uniq.discard("")
-            out = uniq if run.passthrough else set(map(run.first.__getitem__, uniq))
-            unknown = out.difference(self.known.get(entity, ()))
+            found = uniq if run.passthrough else set(map(run.first.__getitem__, uniq))
+            unknown = found.difference(self.known.get(entity, ()))
             if unknown:
                 if not run.passthrough:
                     inputs = {v: run.first.get(v, v) for v in uniq}
@@ -394,37 +395,40 @@ class FeedProcessor:
                 res.quarantine.append((line_nos[i], lines[i], reasons, where))
             res.rejected += len(rejected)
             keep = [i for i in range(n) if i not in rejected]
-            rows = [rows[i] for i in keep]
-            line_nos = [line_nos[i] for i in keep]
-            lines = [lines[i] for i in keep]
+            n = len(keep)
+            if n == 0:
+                return res
+            pick = _picker(keep)
+            out = [pick(column) for column in out]
+            line_nos = pick(line_nos)
+            lines = pick(lines)
             flags = {new: flags[old] for new, old in enumerate(keep) if old in flags}
             orphan_by_row = {
                 new: orphan_by_row[old] for new, old in enumerate(keep) if old in orphan_by_row
             }
-            n = len(rows)
-            if n == 0:
-                return res
         # COPY text: load, extract date, line, flags, then the outputs
         head = list(map(f"{self.prefix}\t{{}}\t\t".format, line_nos))
         for i, fl in flags.items():
             head[i] = f"{self.prefix}\t{line_nos[i]}\t{{{','.join(sorted(set(fl)))}}}\t"
-        raw_rows = list(map(str.__add__, head, map("\t".join, map(self.raw_get, rows))))
+        raw_cols = [out[p] for p in self.raw_pos]
+        raw_rows = list(map(str.__add__, head, map("\t".join, zip(*raw_cols, strict=True))))
         pii_rows = None
-        if self.pii_get is not None:
+        if self.pii_pos:
+            pii_cols = [out[p] for p in self.pii_pos]
             pii_head = map(f"{self.prefix}\t{{}}\t".format, line_nos)
-            pii_rows = list(map(str.__add__, pii_head, map("\t".join, map(self.pii_get, rows))))
+            pii_rows = list(map(str.__add__, pii_head, map("\t".join, zip(*pii_cols, strict=True))))
         # duplicate keys: rows whose key may have come earlier are held back
-        if self.key_input is not None and not rejected:
-            keys = cols[self.key_input]  # a passthrough key: the file's values are the keys
-        elif len(self.key_pos) == 1:
-            kp = self.key_pos[0]
-            keys = [row[kp] for row in rows]
+        if len(self.key_pos) == 1:
+            keys = out[self.key_pos[0]]
         else:
-            keys = list(map(itemgetter(*self.key_pos), rows))
+            keys = list(zip(*(out[p] for p in self.key_pos), strict=True))
         if self.hold_all:
             held = list(range(n))
+            take: list[int] = []
         else:
-            held = np.flatnonzero(self.keys.suspects(keys)).tolist()
+            hit = self.keys.suspects(keys)
+            held = np.flatnonzero(hit).tolist()
+            take = np.flatnonzero(~hit).tolist() if held else []
         if held:
             single = len(self.key_pos) == 1
             for i in held:
@@ -439,12 +443,14 @@ class FeedProcessor:
                         flagged=i in flags,
                     )
                 )
-            drop = set(held)
-            take = [i for i in range(n) if i not in drop]
-            raw_rows = [raw_rows[i] for i in take]
-            if pii_rows is not None:
-                pii_rows = [pii_rows[i] for i in take]
-            res.flagged = sum(1 for i in take if i in flags)
+            if take:
+                pick = _picker(take)
+                raw_rows = pick(raw_rows)
+                if pii_rows is not None:
+                    pii_rows = pick(pii_rows)
+            else:
+                raw_rows, pii_rows = [], None
+            res.flagged = len(flags) - sum(1 for i in held if i in flags)
         else:
             res.flagged = len(flags)
         res.loaded = len(raw_rows)
@@ -458,11 +464,13 @@ class FeedProcessor:
         return res
 
 
-def _getter(positions: list[int]) -> Callable[[list[str]], Sequence[str]]:
-    if len(positions) == 1:
-        p = positions[0]
-        return lambda row: (row[p],)
-    return itemgetter(*positions)
+def _picker(keep: list[int]) -> Callable[[Sequence], list]:
+    """Takes the kept positions of a sequence (C-level)."""
+    if len(keep) == 1:
+        k = keep[0]
+        return lambda seq: [seq[k]]
+    get = itemgetter(*keep)
+    return lambda seq: list(get(seq))
 
 
 def _outputs_of_empty(conv: Callable, width: int) -> tuple[str, ...]:
