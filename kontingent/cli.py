@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date as date_type
 from pathlib import Path
 
 import typer
@@ -170,6 +171,72 @@ def dbt(ctx: typer.Context) -> None:
         raise typer.Exit(exc.returncode) from None
 
 
+# -- data-quality checks and publication ----------------------------------------------------
+EXIT_BLOCKING_CHECK = 1
+
+
+def _report_checks(run) -> None:
+    for r in run.failed_blocking + run.failed_warning:
+        colour = typer.colors.RED if r.severity == "blocking" else typer.colors.YELLOW
+        detail = r.error or (f"observed {r.observed_value}" if r.observed_value else "")
+        if r.unexpected_count is not None:
+            detail = f"{r.unexpected_count} unexpected" + (f"; {detail}" if detail else "")
+        typer.secho(f"{r.severity:8} {r.check_name}  {detail}", fg=colour)
+    typer.echo(
+        f"{run.layer} ({', '.join(run.audited_schemas)}): {len(run.results)} checks, "
+        f"{len(run.failed_blocking)} blocking failed, {len(run.failed_warning)} warnings; "
+        f"run {run.run_id}" + (f"; Data Docs: {run.data_docs_path}" if run.data_docs_path else "")
+    )
+
+
+@app.command("check")
+def check(
+    layer: str = typer.Argument(..., help="raw (the loaded feeds) or marts (the published layer)."),
+    build: bool = typer.Option(
+        False, "--build", help="marts: audit the build schemas (marts_next, forms_next)."
+    ),
+    publish: bool = typer.Option(
+        False, "--publish", help="marts: audit the build schemas and publish them if they pass."
+    ),
+) -> None:
+    """Run the Great Expectations checks of a layer; results go to the dq schema and Data Docs.
+
+    Exit 1 when a blocking check fails (warnings never fail the command).
+    """
+    from quality.publish import PublishRefused
+    from quality.publish import publish as publish_build
+    from quality.run import run_check
+
+    if layer not in ("raw", "marts"):
+        _fail(f"unknown layer {layer!r}: choose raw or marts", 2)
+    if (build or publish) and layer != "marts":
+        _fail("--build and --publish apply to the marts layer only", 2)
+    run = run_check(layer, build=build or publish)
+    _report_checks(run)
+    if not run.is_success:
+        raise typer.Exit(EXIT_BLOCKING_CHECK)
+    if publish:
+        try:
+            typer.echo("published: " + ", ".join(publish_build(run=run)))
+        except PublishRefused as exc:
+            _fail(str(exc))
+
+
+@app.command("publish")
+def publish_layer() -> None:
+    """Write-audit-publish: dbt builds the published layer into marts_next/forms_next, the
+    marts checks audit it, and only a build without blocking failures replaces what dashboards
+    read (one transaction). Exit 1 when nothing was published."""
+    from quality.publish import build_audit_publish
+
+    outcome = build_audit_publish()
+    if outcome.run is not None:
+        _report_checks(outcome.run)
+    if not outcome.published:
+        _fail(outcome.message)
+    typer.echo(outcome.message)
+
+
 # -- sample region --------------------------------------------------------------------------
 @app.command("generate")
 def generate(
@@ -295,6 +362,159 @@ def pii_erase(
         f"erased {res.subject_kind} {res.subject_key}: {res.pii_rows} personal-data rows, "
         f"{res.quarantine_lines} quarantined lines"
     )
+
+
+# -- official statistical forms -----------------------------------------------------------
+forms_app = typer.Typer(
+    help="Official statistical forms (ОО-1, 1-ДОП, results, ESIA): build, release, download.",
+    no_args_is_help=True,
+)
+app.add_typer(forms_app, name="forms")
+
+EXIT_CONTROL_VIOLATED = 3
+
+_FORM_HELP = "Form: oo1, 1dop, results or esia."
+_DATE_HELP = "Report date YYYY-MM-DD (ОО-1: the latest 20 September on or before it)."
+_LEVEL_HELP = "region, municipality or organization."
+
+
+def _form_date(value: str) -> date_type:
+    try:
+        return date_type.fromisoformat(value)
+    except ValueError:
+        _fail(f"--date must be YYYY-MM-DD, not {value!r}", 2)
+        raise
+
+
+def _build_form_or_exit(
+    form: str,
+    date: str,
+    level: str,
+    code: str | None,
+    period: str | None,
+    edition: int | None,
+    definition: Path | None,
+    branches_separately: bool,
+    suppress_health: bool,
+):
+    import forms
+
+    try:
+        loaded = forms.load_definition(definition) if definition else None
+        return forms.build_form(
+            form,
+            _form_date(date),
+            level,
+            code,
+            period=period,
+            edition=edition,
+            definition=loaded,
+            branches_separately=branches_separately,
+            suppress_health=suppress_health,
+        )
+    except (forms.FormError, forms.DefinitionError) as exc:
+        _fail(str(exc), 2)
+
+
+def _report_violations(built) -> None:
+    for v in built.violations:
+        typer.secho(
+            f"control {v.control_id} violated ({v.text}) {v.instance}: {v.expression} "
+            f"[{v.cell_names}]",
+            err=True,
+            fg=typer.colors.RED,
+        )
+
+
+@forms_app.command("list")
+def forms_list() -> None:
+    """The forms and their editions (definition files)."""
+    import forms
+
+    for form, editions in forms.available().items():
+        typer.echo(f"{form}: editions {', '.join(map(str, editions))}")
+
+
+@forms_app.command("build")
+def forms_build(
+    form: str = typer.Option(..., help=_FORM_HELP),
+    date: str = typer.Option(..., help=_DATE_HELP),
+    level: str = typer.Option("region", help=_LEVEL_HELP),
+    code: str | None = typer.Option(None, help="Organization ID or municipality (5 digits)."),
+    out: Path | None = typer.Option(None, help="File .xlsx or .csv (default: the drafts)."),
+    period: str | None = typer.Option(None, help="Results report: period, e.g. «1 четверть»."),
+    edition: int | None = typer.Option(None, help="Definition edition (default: by date)."),
+    definition: Path | None = typer.Option(None, help="A definition file to use instead."),
+    branches_separately: bool = typer.Option(False, help="Branches as units of their own."),
+    suppress_health: bool = typer.Option(
+        True, help="Withhold health cells under 5 (off only for the ministry or own department)."
+    ),
+) -> None:
+    """Build a draft form; exit 3 naming each violated control ratio."""
+    import forms
+
+    built = _build_form_or_exit(
+        form, date, level, code, period, edition, definition, branches_separately, suppress_health
+    )
+    target = out or forms.draft_path(built)
+    try:
+        forms.write(built, target)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    typer.echo(
+        f"{built.definition.code} {built.territory_slug} {built.report_date}: {target} "
+        f"(data cut-off {built.cutoff}, {len(built.controls)} control checks)"
+    )
+    if built.violations:
+        _report_violations(built)
+        raise typer.Exit(EXIT_CONTROL_VIOLATED)
+
+
+@forms_app.command("release")
+def forms_release(
+    form: str = typer.Option(..., help=_FORM_HELP),
+    date: str = typer.Option(..., help=_DATE_HELP),
+    level: str = typer.Option("region", help=_LEVEL_HELP),
+    code: str | None = typer.Option(None, help="Organization ID or municipality (5 digits)."),
+    period: str | None = typer.Option(None, help="Results report: period, e.g. «1 четверть»."),
+    edition: int | None = typer.Option(None, help="Definition edition (default: by date)."),
+    branches_separately: bool = typer.Option(False, help="Branches as units of their own."),
+) -> None:
+    """Freeze a form in the archive (only when every control ratio holds; never overwritten)."""
+    import forms
+
+    built = _build_form_or_exit(
+        form, date, level, code, period, edition, None, branches_separately, False
+    )
+    if built.violations:
+        _report_violations(built)
+        _fail("not released: control ratios violated", EXIT_CONTROL_VIOLATED)
+    entry, new = forms.release(built)
+    state = "released" if new else "unchanged, already released"
+    typer.echo(f"{state}: {entry.path} (version {entry.version}, sha256 {entry.sha256})")
+
+
+@forms_app.command("download")
+def forms_download(
+    form: str = typer.Option(..., help=_FORM_HELP),
+    date: str = typer.Option(..., help="The released form's report date."),
+    level: str = typer.Option("region", help=_LEVEL_HELP),
+    code: str | None = typer.Option(None, help="Organization ID or municipality (5 digits)."),
+    version: int | None = typer.Option(None, help="Release version (default: the newest)."),
+    out: Path = typer.Option(..., help="Where to copy the released file."),
+) -> None:
+    """Copy a released form, byte for byte, after checking its sha256."""
+    import shutil
+
+    import forms
+    from forms.archive import territory_slug
+
+    try:
+        entry = forms.download(form, date, territory_slug(level, code), version)
+    except forms.ReleaseError as exc:
+        _fail(str(exc), 2)
+    shutil.copyfile(entry.path, out)
+    typer.echo(f"{out} (version {entry.version}, sha256 {entry.sha256})")
 
 
 def main() -> None:
