@@ -13,6 +13,7 @@ BIN := $(VENV)/bin
 KONTINGENT := $(BIN)/kontingent
 PYTEST_ARGS ?=
 
+SIZE ?= S M
 export UV_LINK_MODE := copy
 export UV_PYTHON_DOWNLOADS := never
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
@@ -106,8 +107,8 @@ fmt: $(VENV)/.installed ## format Python code
 test: system-deps venvs up lint ## install what is missing and run every test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed up ## load benchmark: the loader vs plain COPY vs pandas to_sql
-	$(BIN)/python bench/load_benchmark.py
+bench: $(VENV)/.installed up ## benchmarks at SIZE="S M" (L opt-in): generate, load, build, incremental, forms; loader vs COPY vs pandas
+	$(BIN)/python bench/suite.py $(SIZE)
 
 clean: ## stop the database and remove environments and local state (asks no questions)
 	-@[ -x $(KONTINGENT) ] && $(KONTINGENT) db down
