@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from sample_region import migration
 from sample_region.calendar import count_date, school_year_of, year_label
 from sample_region.dirty import KINDS
 from sample_region.journal import Journal
@@ -65,9 +66,9 @@ def movements(region: Region) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     )  # fmt: skip
 
 
-def trajectories(region: Region) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+def trajectories(region: Region) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Each general-education student's class per school year, and the counts."""
-    rows: list[dict[str, str]] = []
+    rows: list[dict[str, Any]] = []
     counts: Counter[tuple[str, str]] = Counter()
     for st in region.students:
         spells = [sp for sp in region.main_spells(st) if sp.program in GENERAL]
@@ -76,10 +77,22 @@ def trajectories(region: Region) -> tuple[list[dict[str, str]], list[dict[str, A
         for y in range(region.first_year, region.last_year + 1):
             lo = date(y, 9, 1)
             hi = min(date(y + 1, 9, 1), region.last_extract + timedelta(days=1))
-            if not any(sp.start < hi and (sp.end is None or sp.end > lo) for sp in spells):
+            during = [sp for sp in spells if sp.start < hi and (sp.end is None or sp.end > lo)]
+            if not during:
                 continue
             cls = region.trajectory_class(st, y)
-            rows.append({"student_id": st.sid, "school_year": year_label(y), "class": cls})
+            # the organization of the last general-education spell of the year, and its
+            # municipality: where the student counts in the yearly statuses by territory
+            last = max(during, key=lambda sp: sp.start)
+            rows.append(
+                {
+                    "student_id": st.sid,
+                    "school_year": year_label(y),
+                    "class": cls,
+                    "org_id": last.org,
+                    "municipality": region.org_by_id[last.org].muni.code,
+                }
+            )
             counts[(year_label(y), cls)] += 1
     rows.sort(key=lambda r: (r["school_year"], r["student_id"]))
     order = {c: i for i, c in enumerate(CLASS_ORDER)}
@@ -252,6 +265,11 @@ def build(
         "trajectory_classes": [{"class": c, "meaning": m} for c, m in TRAJECTORY_CLASSES],
         "trajectory_counts": traj_counts,
         "trajectories": traj_rows,
+        "transfer_outcomes": migration.transfer_outcomes(region),
+        "flows": migration.flows(region),
+        "cohorts": migration.cohorts(region),
+        "mobility": migration.mobility(region),
+        "lost_children": migration.lost_children(region),
         "accounts": accounts_summary,
         "attestation": att,
         "current_marks": current_marks(journal),
