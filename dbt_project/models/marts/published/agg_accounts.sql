@@ -1,5 +1,8 @@
 -- ESIA adoption: accounts by role × municipality × month, with how many were linked to ESIA
 -- by the end of that month. Grain: month × role × municipality.
+
+{{ config(indexes=[{'columns': ['month_start_date', 'municipality_id']}]) }}
+
 with
 
 accounts as (

@@ -1,6 +1,9 @@
 -- Attendance for dashboards. Grain: month × organization × grade level. Lessons are the
 -- journal's entries (marks and attendance codes); absences by code: н (absent), б (ill),
 -- у (excused).
+
+{{ config(indexes=[{'columns': ['month_start_date', 'organization_id']}]) }}
+
 with
 
 marks as (

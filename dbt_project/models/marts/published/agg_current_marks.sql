@@ -1,5 +1,8 @@
 -- Current marks for dashboards. Grain: academic year × organization × grade level × subject.
 -- Means are unweighted and weighted by `Вес`, over numeric marks, recomputed at this level.
+
+{{ config(indexes=[{'columns': ['academic_year', 'organization_id']}]) }}
+
 with
 
 marks as (

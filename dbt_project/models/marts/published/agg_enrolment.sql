@@ -1,6 +1,9 @@
 -- Enrolment counts for dashboards and forms. Grain: one row per count date × organization ×
 -- track × program level × orientation × grade level × sex; organization attributes as valid
 -- on the count date.
+
+{{ config(indexes=[{'columns': ['count_date', 'municipality_id']}, {'columns': ['organization_id']}]) }}
+
 with
 
 enrolled as (

@@ -1,5 +1,8 @@
 -- Academic results for dashboards and forms. Grain: academic year × period × organization ×
 -- grade level. Rates are recomputed from students at this level, never averaged from below.
+
+{{ config(indexes=[{'columns': ['academic_year', 'municipality_id']}, {'columns': ['organization_id']}]) }}
+
 with
 
 results as (

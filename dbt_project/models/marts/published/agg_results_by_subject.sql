@@ -1,6 +1,9 @@
 -- Academic results by subject. Grain: academic year × period × organization × grade level ×
 -- subject. The same metric definitions, applied to each student's mark in the subject; mean
 -- current mark from the journal of the same academic year.
+
+{{ config(indexes=[{'columns': ['academic_year', 'organization_id']}]) }}
+
 with
 
 final_marks as (
