@@ -2,12 +2,12 @@
 
 Per chunk, each contract column is checked for its distinct values only (a cache keeps the
 results: a marks file has a few hundred distinct dates and subjects but hundreds of thousands
-of rows). Values that change (pseudonymous keys, ISO dates, `да`/`нет`) are replaced in the
-rows in place, values that derive further columns are appended to them, and each row becomes
-COPY text with C-level joins. A row that fails a rejecting check goes to quarantine with every
-reason found; duplicate keys are caught by a fixed-size Bloom filter whose (rare) hits are held
-back and settled against the database at the end of the file, so memory does not grow with
-the file.
+of rows). The chunk is handled column by column: a column whose values change (pseudonymous
+keys, ISO dates, `да`/`нет`) is replaced by its converted column, derived columns are added,
+and the chunk's rows become COPY text in one join. A row that fails a rejecting check goes to
+quarantine with every reason found; duplicate keys are caught by a fixed-size Bloom filter
+whose (rare) hits are held back and settled against the database at the end of the file, so
+memory does not grow with the file.
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ class _TimestampCheck:
 
     def __init__(self) -> None:
         self.dates: dict[str, bool] = {}
+        self.ok: set[str] = set()  # values found valid before (bounded)
 
     # the common shape, checked for a whole chunk in one regular-expression pass
     _SHAPE = re.compile(r"(?:\d\d\.\d\d\.\d{4} (?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d)?\n)*")
@@ -112,6 +113,11 @@ class _TimestampCheck:
     def invalid(self, values: set[str]) -> set[str]:
         """The non-empty values that are not valid timestamps."""
         values.discard("")
+        values.difference_update(self.ok)
+        if not values:
+            return set()
+        if len(self.ok) > 200_000:
+            self.ok.clear()
         text = "\n".join(values) + "\n"
         if self._SHAPE.fullmatch(text):
             days = set(self._DAYS.findall(text))
@@ -120,8 +126,11 @@ class _TimestampCheck:
             for day in unknown:
                 dates[day] = parse_date(day) is not None
             if all(dates[d] for d in days):
+                self.ok.update(values)
                 return set()
-        return {v for v in values if not self.valid(v)}
+        bad = {v for v in values if not self.valid(v)}
+        self.ok.update(values.difference(bad))
+        return bad
 
     def valid(self, value: str) -> bool:
         day, sep, time = value.partition(" ")
@@ -158,6 +167,7 @@ class _ColumnRun:
         self.bad: dict[str, str] = {}
         self.flag: dict[str, str] = {}
         self.timestamps = _TimestampCheck() if col.type == "timestamp" else None
+        self.uniq: set[str] | None = None  # the distinct values of the chunk last run
 
     def _learn(self, values: set[str]) -> None:
         nulls = (NULL,) * self.width
@@ -185,6 +195,7 @@ class _ColumnRun:
         one sequence per output place; every pass over the rows is a C-level map."""
         col = self.col
         n = len(values)
+        self.uniq = None
         if self.index is None:  # absent from the file: the outputs of an empty value
             for place, value in zip(self.places, self.cache[""], strict=True):
                 out[place] = (value,) * n
@@ -213,7 +224,7 @@ class _ColumnRun:
             for d in (self.cache, self.first, self.bad, self.flag):
                 d.clear()
             self.identity.clear()
-        uniq = set(values)
+        uniq = self.uniq = set(values)
         new = uniq.difference(self.cache)
         if new:
             self._learn(new)
@@ -265,10 +276,14 @@ class KeyTracker:
         _, first = np.unique(h, return_index=True)
         repeated = np.ones(n, dtype=bool)
         repeated[first] = False
-        for p in positions:
-            np.bitwise_or.at(
-                self.bits, p >> np.uint64(3), np.left_shift(1, p & np.uint64(7)).astype(np.uint8)
-            )
+        # set the bits: one fancy-index OR per bit of the byte (a byte repeated within a group
+        # gets the same value, so the unbuffered `ufunc.at` is not needed)
+        p = np.concatenate(positions)
+        byte, bit = p >> np.uint64(3), (p & np.uint64(7)).astype(np.uint8)
+        for b in range(8):
+            where = byte[bit == b]
+            if where.size:
+                self.bits[where] |= np.uint8(1 << b)
         return hit | repeated
 
 
@@ -288,6 +303,7 @@ class FeedProcessor:
         self.outputs: list[Output] = feed.outputs()
         self.known = known
         self.prefix = load_prefix
+        self.tail = load_prefix + "\n"
         self.keys = KeyTracker()
         self.hold_all = False  # replay: every row is settled against the database
         # where each output column sits: first outputs replace their file column, the others
@@ -325,6 +341,9 @@ class FeedProcessor:
             (by_source[self.outputs[self._raw_output(r.column)].source], r.entity)
             for r in feed.refs
         ]
+        # per reference: the input values already found known (the known keys do not change
+        # during a file, so each value is looked up once)
+        self.ref_seen: list[set[str]] = [set() for _ in self.ref_runs]
 
     def _raw_output(self, name: str) -> int:
         for i, o in enumerate(self.outputs):
@@ -332,13 +351,28 @@ class FeedProcessor:
                 return i
         raise KeyError(name)
 
+    # COPY text puts the load and the extract date last: a row's end and the next row's
+    # start then come from one constant, and a chunk's rows are one join (see `_rows`)
     @property
     def raw_columns(self) -> list[str]:
-        return ["load_id", "extract_date", "line_number", "flags", *self.raw_names]
+        return ["line_number", "flags", *self.raw_names, "load_id", "extract_date"]
 
     @property
     def pii_columns(self) -> list[str]:
-        return ["load_id", "extract_date", "line_number", *self.pii_names]
+        return ["line_number", *self.pii_names, "load_id", "extract_date"]
+
+    def _rows(self, columns: list[Sequence[str]], n: int) -> str:
+        """COPY text of n rows given column by column: the fields are laid out row after row
+        in one list and joined once. Every field is COPY-escaped (no newline in it), so the
+        only `\n\t` pairs are the row ends the tail brings, followed by the join's tab."""
+        k = len(columns) + 1
+        flat = [self.tail] * (n * k)
+        for j, column in enumerate(columns):
+            flat[j::k] = column
+        return "\t".join(flat).replace("\n\t", "\n")
+
+    def _row(self, columns: list[Sequence[str]], i: int) -> str:
+        return "\t".join([*(column[i] for column in columns), self.prefix])
 
     def process(self, chunk: Chunk) -> ChunkResult:
         res = ChunkResult(blank_lines=chunk.blank_lines)
@@ -369,22 +403,26 @@ class FeedProcessor:
         # orphans: references to students or organizations not known yet (found on the
         # distinct values; rows are visited only when a value is unknown)
         orphan_by_row: dict[int, list[tuple[str, str]]] = {}
-        for run, entity in self.ref_runs:
+        for (run, entity), seen in zip(self.ref_runs, self.ref_seen, strict=True):
             values = cols[run.index] if run.index is not None else empty
-            uniq = set(values)
-            uniq.discard("")
-            found = uniq if run.passthrough else set(map(run.first.__getitem__, uniq))
-            unknown = found.difference(self.known.get(entity, ()))
-            if unknown:
-                if not run.passthrough:
-                    inputs = {v: run.first.get(v, v) for v in uniq}
-                    unknown_in = {v for v, o in inputs.items() if o in unknown}
+            maybe = (run.uniq if run.uniq is not None else set(values)).difference(seen)
+            maybe.discard("")
+            if not maybe:
+                continue
+            known = self.known.get(entity, ())
+            if len(seen) > CACHE_LIMIT:
+                seen.clear()
+            unknown_in: dict[str, str] = {}  # input value -> the key it refers to
+            for v in maybe:
+                key = v if run.passthrough else run.first.get(v, v)
+                if key in known:
+                    seen.add(v)
                 else:
-                    inputs, unknown_in = None, unknown
+                    unknown_in[v] = key
+            if unknown_in:
                 for i, v in enumerate(values):
                     if v in unknown_in and i not in rejected:
-                        key = inputs[v] if inputs is not None else v
-                        orphan_by_row.setdefault(i, []).append((entity, key))
+                        orphan_by_row.setdefault(i, []).append((entity, unknown_in[v]))
         line_nos = chunk.line_nos
         lines = chunk.lines
         if rejected:
@@ -406,17 +444,6 @@ class FeedProcessor:
             orphan_by_row = {
                 new: orphan_by_row[old] for new, old in enumerate(keep) if old in orphan_by_row
             }
-        # COPY text: load, extract date, line, flags, then the outputs
-        head = list(map(f"{self.prefix}\t{{}}\t\t".format, line_nos))
-        for i, fl in flags.items():
-            head[i] = f"{self.prefix}\t{line_nos[i]}\t{{{','.join(sorted(set(fl)))}}}\t"
-        raw_cols = [out[p] for p in self.raw_pos]
-        raw_rows = list(map(str.__add__, head, map("\t".join, zip(*raw_cols, strict=True))))
-        pii_rows = None
-        if self.pii_pos:
-            pii_cols = [out[p] for p in self.pii_pos]
-            pii_head = map(f"{self.prefix}\t{{}}\t".format, line_nos)
-            pii_rows = list(map(str.__add__, pii_head, map("\t".join, zip(*pii_cols, strict=True))))
         # duplicate keys: rows whose key may have come earlier are held back
         if len(self.key_pos) == 1:
             keys = out[self.key_pos[0]]
@@ -424,11 +451,17 @@ class FeedProcessor:
             keys = list(zip(*(out[p] for p in self.key_pos), strict=True))
         if self.hold_all:
             held = list(range(n))
-            take: list[int] = []
         else:
-            hit = self.keys.suspects(keys)
-            held = np.flatnonzero(hit).tolist()
-            take = np.flatnonzero(~hit).tolist() if held else []
+            held = np.flatnonzero(self.keys.suspects(keys)).tolist()
+        # COPY text, column by column: line, flags, the outputs, then load and extract date
+        numbers = list(map(str, line_nos))
+        flag_col: Sequence[str] = ("",) * n
+        if flags:
+            flag_col = list(flag_col)
+            for i, fl in flags.items():
+                flag_col[i] = "{" + ",".join(sorted(set(fl))) + "}"
+        raw_cols = [numbers, flag_col, *(out[p] for p in self.raw_pos)]
+        pii_cols = [numbers, *(out[p] for p in self.pii_pos)] if self.pii_pos else None
         if held:
             single = len(self.key_pos) == 1
             for i in held:
@@ -437,27 +470,27 @@ class FeedProcessor:
                         key=(keys[i],) if single else keys[i],
                         line_no=line_nos[i],
                         line=lines[i],
-                        raw_row=raw_rows[i],
-                        pii_row=pii_rows[i] if pii_rows else None,
+                        raw_row=self._row(raw_cols, i),
+                        pii_row=self._row(pii_cols, i) if pii_cols else None,
                         refs=orphan_by_row.pop(i, []),
                         flagged=i in flags,
                     )
                 )
-            if take:
-                pick = _picker(take)
-                raw_rows = pick(raw_rows)
-                if pii_rows is not None:
-                    pii_rows = pick(pii_rows)
-            else:
-                raw_rows, pii_rows = [], None
+            take = sorted(set(range(n)).difference(held))
             res.flagged = len(flags) - sum(1 for i in held if i in flags)
+            n = len(take)
+            if n:
+                pick = _picker(take)
+                raw_cols = [pick(c) for c in raw_cols]
+                if pii_cols is not None:
+                    pii_cols = [pick(c) for c in pii_cols]
         else:
             res.flagged = len(flags)
-        res.loaded = len(raw_rows)
-        if raw_rows:
-            res.raw_text = "\n".join(raw_rows) + "\n"
-        if pii_rows:
-            res.pii_text = "\n".join(pii_rows) + "\n"
+        res.loaded = n
+        if n:
+            res.raw_text = self._rows(raw_cols, n)
+            if pii_cols is not None:
+                res.pii_text = self._rows(pii_cols, n)
         for i, refs in orphan_by_row.items():
             for entity, key in refs:
                 res.orphans.append((line_nos[i], entity, key))
