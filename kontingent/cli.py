@@ -278,6 +278,17 @@ app.add_typer(pii_app, name="pii")
 EXIT_FILE_REFUSED = 1
 EXIT_LOADER_BUSY = 3
 EXIT_NO_KEY = 4
+EXIT_DATABASE_ERROR = 5
+
+
+def _database_error_message(exc: Exception) -> str:
+    """A database failure in words: its code and primary message only (a DETAIL line may
+    quote field values, which are personal data in some feeds)."""
+    diag = getattr(exc, "diag", None)
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    primary = (diag.message_primary if diag else None) or lines[0]
+    code = getattr(exc, "sqlstate", None)
+    return f"{primary} (SQLSTATE {code})" if code else primary
 
 
 @app.command("load")
@@ -291,8 +302,11 @@ def load(
 
     Exit 0 when every file loaded or was already loaded (rejected rows included), 1 when a file
     was refused whole (moved to failed/), 3 when another loader holds the folder, 4 without
-    the pseudonymization key.
+    the pseudonymization key, 5 when the database failed mid-load (disk full, connection lost):
+    the file being loaded was rolled back whole and stays in the landing folder.
     """
+    import psycopg
+
     from ingestion import report
     from ingestion.loader import LoaderBusy, load_landing
     from ingestion.pseudonym import PseudonymKeyMissing
@@ -309,6 +323,13 @@ def load(
         _fail(str(exc), EXIT_LOADER_BUSY)
     except FileNotFoundError as exc:
         _fail(str(exc), 2)
+    except psycopg.Error as exc:
+        _fail(
+            f"the load stopped: the database failed: {_database_error_message(exc)}. "
+            "Files loaded before it are kept; the file being loaded was rolled back whole and "
+            "stays in the landing folder. Fix the cause and run `kontingent load` again.",
+            EXIT_DATABASE_ERROR,
+        )
     if as_json:
         typer.echo(report.results_json(results))
     else:
