@@ -211,17 +211,22 @@ def _total(records: list[dict[str, Any]], name: str, where: dict[str, Any], one:
 
 
 def _cell(
-    records: list[dict[str, Any]], row: Line, col: Line, section: Section
+    records: list[dict[str, Any]],
+    row: Line,
+    col: Line,
+    section: Section,
+    params: dict[str, Any],
 ) -> int | float | None:
     measure = col.measure or row.measure
     assert measure is not None
-    where = {**row.where, **col.where}
+    # filters may name the build's parameters ("{report_date}") like the section's key
+    where = _substitute({**row.where, **col.where}, params)
     one = not section.additive
     if measure.ratio is None:
         assert measure.name is not None
         return _total(records, measure.name, where, one)
     num_name, den_name = measure.ratio
-    num_where = {**where, **row.numerator_where, **col.numerator_where}
+    num_where = {**where, **_substitute({**row.numerator_where, **col.numerator_where}, params)}
     numerator = _total(records, num_name, num_where, one)
     denominator = _total(records, den_name, where, one)
     if not denominator:
@@ -398,7 +403,7 @@ def build_form(
                         values[cell] = X
                         continue
                     model = col.model or row.model or section.model
-                    values[cell] = _cell(records[model], row, col, section)
+                    values[cell] = _cell(records[model], row, col, section, params)
             built.append(BuiltSection(section=section, rows=rows))
 
     row_codes = {b.section.code: [r.code for r in b.rows] for b in built}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,15 @@ _BAD_FILL = PatternFill("solid", fgColor="F4CCCC")
 _BOLD = Font(bold=True)
 _CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
 _WRAP = Alignment(vertical="center", wrap_text=True)
+
+
+def _fit_height(ws: Worksheet, row: int, text: Any, width: float, line: float = 15.0) -> None:
+    """Give a row with wrapped text the height of its lines: a row height left unset is not
+    grown by every spreadsheet program when the file is opened (LibreOffice prints it clipped)."""
+    lines = math.ceil(len(str(text or "")) / max(width - 4, 1)) or 1
+    if lines > 1:
+        current = ws.row_dimensions[row].height or line
+        ws.row_dimensions[row].height = max(current, lines * line)
 
 
 def _date(value: Any) -> str:
@@ -101,8 +111,13 @@ def _title_sheet(ws: Worksheet, form: Form) -> None:
         ws.cell(i, 1).alignment = _WRAP
         ws.cell(i, 2, value).border = _BORDER
         ws.cell(i, 2).alignment = _WRAP
+        _fit_height(ws, i, value, 70)
     ws.page_setup.orientation = "portrait"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    # both columns on one page: the form code (B1) and the respondent's values are in column B
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_area = f"A1:B{6 + len(block)}"
 
 
@@ -176,8 +191,11 @@ def _section_sheet(ws: Worksheet, form: Form, built: BuiltSection) -> None:
     r = codes_row + 1
     for row in built.rows:
         label = ws.cell(r, 1, row.label)
-        label.alignment = Alignment(vertical="center", wrap_text=True, indent=row.indent * 2)
+        label.alignment = Alignment(
+            horizontal="left", vertical="center", wrap_text=True, indent=row.indent * 2
+        )
         label.border = _BORDER
+        _fit_height(ws, r, "  " * row.indent + row.label, 48)
         code = ws.cell(r, 2, row.code)
         code.alignment = _CENTER
         code.border = _BORDER
@@ -197,8 +215,21 @@ def _section_sheet(ws: Worksheet, form: Form, built: BuiltSection) -> None:
 
     ws.column_dimensions["A"].width = 48
     ws.column_dimensions["B"].width = 8
-    for k in range(len(cols)):
-        ws.column_dimensions[get_column_letter(FIRST_DATA_COLUMN + k)].width = 12
+    for k, col in enumerate(cols):
+        # wide enough for the longest word of its label: no word broken in the middle
+        words = col.label.split()
+        longest = max((len(w) for w in words), default=0)
+        width = min(24, max(12, round(longest * 1.15) + 2))
+        ws.column_dimensions[get_column_letter(FIRST_DATA_COLUMN + k)].width = width
+    # the lines above the table stay inside the printed width: merged over it and wrapped
+    total_width = sum(
+        ws.column_dimensions[get_column_letter(c)].width for c in range(1, last_col + 1)
+    )
+    for line in range(3, HEADER_TOP):
+        if ws.cell(line, 1).value:
+            ws.merge_cells(f"A{line}:{last_letter}{line}")
+            ws.cell(line, 1).alignment = _WRAP
+            _fit_height(ws, line, ws.cell(line, 1).value, total_width)
     ws.freeze_panes = ws.cell(codes_row + 1, FIRST_DATA_COLUMN)
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
