@@ -72,6 +72,41 @@ def _ensure_roles(sm) -> list[str]:
     return lines
 
 
+def _default_to_newest(native_filter: dict, reader_url: str) -> None:
+    """Start a single-value filter (report date, academic year, month) on the newest value in
+    the warehouse now: Superset's own "first item" default is shown but not applied to the
+    charts on load. Provisioning runs after each published load, so the default follows."""
+    import sqlalchemy as sa
+
+    (target,) = native_filter["targets"]
+    dataset = yaml.safe_load(
+        next(
+            p.read_text(encoding="utf-8")
+            for p in (ASSETS / "datasets").rglob("*.yaml")
+            if yaml.safe_load(p.read_text(encoding="utf-8"))["uuid"] == target["datasetUuid"]
+        )
+    )
+    column = target["column"]["name"]
+    engine = sa.create_engine(reader_url)
+    try:
+        with engine.connect() as conn:
+            newest = conn.execute(
+                sa.text(f'select max("{column}") from ({dataset["sql"]}) as t')  # noqa: S608
+            ).scalar()
+    except sa.exc.DBAPIError as exc:  # a warehouse not built yet: no default
+        print(f"warning: no default for the filter {native_filter['name']}: {exc.orig}")
+        newest = None
+    finally:
+        engine.dispose()
+    if newest is None:
+        return
+    native_filter["defaultDataMask"] = {
+        "extraFormData": {"filters": [{"col": column, "op": "IN", "val": [newest]}]},
+        "filterState": {"value": [newest], "label": str(newest)},
+        "ownState": {},
+    }
+
+
 def _load_assets() -> dict[str, str]:
     """The YAML files of assets/ as {relative path: text}, the database URI set from the
     environment."""
@@ -86,12 +121,122 @@ def _load_assets() -> dict[str, str]:
             config = yaml.safe_load(text)
             config["sqlalchemy_uri"] = reader_url
             text = yaml.safe_dump(config, allow_unicode=True)
+        if name.startswith("dashboards/"):
+            config = yaml.safe_load(text)
+            config["metadata"].pop("kontingent_roles", None)  # applied after the import
+            for native_filter in config["metadata"].get("native_filter_configuration", []):
+                if native_filter.pop("kontingent_default", None) == "newest":
+                    if not reader_url:
+                        raise SystemExit("WAREHOUSE_READER_URL is not set")
+                    _default_to_newest(native_filter, reader_url)
+            text = yaml.safe_dump(config, allow_unicode=True)
         if name == "metadata.yaml":
             config = yaml.safe_load(text)
             config.pop("type", None)  # as `superset import-directory` does
             text = yaml.safe_dump(config)
         contents[name] = text
     return contents
+
+
+# Row-level security: one rule per project role, all in one group so that a person with
+# several accounts sees the union of their scopes. The clauses are Jinja templates over the
+# signed-in user's scope rows (kontingent_security.py); an empty scope matches nothing.
+RLS_GROUP = "kontingent_scope"
+RLS_RULES = {
+    ks.ROLE_REGION: (None, "1 = 1"),
+    ks.ROLE_MUNICIPALITY: (
+        "municipality_id",
+        "municipality_id in ({{ sql_list(user_municipalities()) }})",
+    ),
+    ks.ROLE_SCHOOL: (
+        "organization_id",
+        "organization_id in ({{ sql_list(user_organizations()) }})",
+    ),
+    ks.ROLE_TEACHER: (
+        "organization_id",
+        "organization_id in ({{ sql_list(user_organizations()) }})",
+    ),
+}
+
+
+def _asset_configs(kind: str) -> list[dict]:
+    return [
+        yaml.safe_load(p.read_text(encoding="utf-8"))
+        for p in sorted((ASSETS / kind).rglob("*.yaml"))
+    ]
+
+
+def _grant_access(sm) -> list[str]:
+    """Dashboards to the project roles named in their YAML (DASHBOARD_RBAC); each dataset a
+    dashboard uses to the same roles (datasource_access: explore, chart data); the row-level
+    security rules on every dataset that carries the rule's scope column. A dataset whose grain
+    lacks a role's scope column is never granted to that role."""
+    from superset.connectors.sqla.models import RowLevelSecurityFilter, SqlaTable
+    from superset.models.dashboard import Dashboard
+    from superset.utils.core import RowLevelSecurityFilterType
+
+    from superset import db
+
+    datasets = {str(t.uuid): t for t in db.session.query(SqlaTable)}
+    charts = {c["uuid"]: c["dataset_uuid"] for c in _asset_configs("charts")}
+    scope_columns = {
+        d["uuid"]: set((d.get("extra") or {}).get("kontingent_rls", []))
+        for d in _asset_configs("datasets")
+    }
+    roles = {name: sm.find_role(name) for name in ks.PROJECT_ROLES}
+    granted: dict[str, set[str]] = {}  # dataset uuid -> role names
+    lines = []
+    for config in _asset_configs("dashboards"):
+        wanted = config["metadata"].get("kontingent_roles", [])
+        dashboard = db.session.query(Dashboard).filter_by(uuid=config["uuid"]).one()
+        dashboard.roles = [roles[name] for name in wanted]
+        for chart in config["position"].values():
+            if isinstance(chart, dict) and chart.get("type") == "CHART":
+                granted.setdefault(charts[chart["meta"]["uuid"]], set()).update(wanted)
+        lines.append(f"dashboard {config['dashboard_title']}: {', '.join(wanted)}")
+    for dataset_uuid, role_names in granted.items():
+        table = datasets[dataset_uuid]
+        pvm = sm.add_permission_view_menu("datasource_access", table.get_perm())
+        for name in role_names:
+            column = RLS_RULES[name][0]
+            if (
+                column
+                and column not in scope_columns[dataset_uuid]
+                and dataset_uuid in {d for d, cols in scope_columns.items() if cols}
+            ):
+                raise SystemExit(f"{table.table_name} lacks {column} for {name}")
+            if pvm not in roles[name].permissions:
+                roles[name].permissions.append(pvm)
+    # SQL Lab (the `sql_lab` role) runs on the warehouse for the region analyst only, through
+    # the read-only connection: database access for the region role and no other
+    from superset.models.core import Database
+
+    database_uuids = [d["uuid"] for d in _asset_configs("databases")]
+    for database in db.session.query(Database).filter(Database.uuid.in_(database_uuids)):
+        pvm = sm.add_permission_view_menu("database_access", database.perm)
+        if pvm not in roles[ks.ROLE_REGION].permissions:
+            roles[ks.ROLE_REGION].permissions.append(pvm)
+    for name, (column, clause) in RLS_RULES.items():
+        rule_name = f"Область видимости: {name}"
+        rule = db.session.query(RowLevelSecurityFilter).filter_by(name=rule_name).one_or_none()
+        if rule is None:
+            rule = RowLevelSecurityFilter(name=rule_name)
+            db.session.add(rule)
+        rule.description = "Строки в пределах области видимости пользователя (из ЕСИА при входе)"
+        rule.filter_type = RowLevelSecurityFilterType.REGULAR.value
+        rule.group_key = RLS_GROUP
+        rule.clause = clause
+        rule.roles = [roles[name]]
+        rule.tables = sorted(
+            (
+                datasets[u]
+                for u, cols in scope_columns.items()
+                if cols and (column is None or column in cols)
+            ),
+            key=lambda t: t.table_name,
+        )
+        lines.append(f"row-level security {name}: {len(rule.tables)} datasets")
+    return lines
 
 
 def _import_assets() -> list[str]:
@@ -139,6 +284,8 @@ def main() -> None:
         lines = _ensure_roles(security_manager)
         db.session.commit()
         lines += _import_assets()
+        db.session.commit()
+        lines += _grant_access(security_manager)
         db.session.commit()
     for line in lines:
         print(line)

@@ -12,9 +12,9 @@ pytestmark = pytest.mark.slow
 
 OIDS = {  # superset/oidc-dev/accounts.json
     "analyst": "1000000001",
-    "uo-45301": "1000000003",
-    "director-1001": "1000000005",
-    "teacher-1001": "1000000008",
+    "uo-57701": "1000000003",
+    "director-700107": "1000000005",
+    "teacher-700107": "1000000008",
     "student": "1000000009",
     "parent": "1000000010",
     "uo-simplified": "1000000011",
@@ -92,28 +92,35 @@ def test_analyst_signs_in_and_sees_superset_in_russian(
 def test_department_user_gets_its_municipality_from_the_claims(
     page, stack, demo_password, metadata_db
 ):
-    _sign_in(page, stack, "uo-45301", demo_password)
+    _sign_in(page, stack, "uo-57701", demo_password)
     page.wait_for_url(f"{stack.superset_url}/superset/welcome/**")
 
     assert set(_my_roles(page, stack)) == {"Gamma", "kontingent_municipality"}
-    assert _scope_rows(metadata_db, "uo-45301") == [
-        ("education_department", "municipality", "45301000", "45301", None, "подтверждённая")
+    assert _scope_rows(metadata_db, "uo-57701") == [
+        ("education_department", "municipality", "57701000", "57701", None, "подтверждённая")
     ]
 
 
 def test_school_roles_map_to_their_organization(browser, stack, demo_password, metadata_db):
     for login, roles, scope in (
         (
-            "director-1001",
+            "director-700107",
             {"kontingent_school"},
-            [("school_director", "organization", "45301000", "45301", "1001", "подтверждённая")],
+            [("school_director", "organization", "57701000", "57701", "700107", "подтверждённая")],
         ),
         (  # one person, two accounts: the union of both
-            "teacher-1001",
+            "teacher-700107",
             {"kontingent_teacher"},
             [
-                ("class_teacher", "organization", "45301000", "45301", "1001", "подтверждённая"),
-                ("subject_teacher", "organization", "45301000", "45301", "1001", "подтверждённая"),
+                ("class_teacher", "organization", "57701000", "57701", "700107", "подтверждённая"),
+                (
+                    "subject_teacher",
+                    "organization",
+                    "57701000",
+                    "57701",
+                    "700107",
+                    "подтверждённая",
+                ),
             ],
         ),
     ):
