@@ -19,7 +19,7 @@ export UV_PYTHON_DOWNLOADS := never
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
-.PHONY: help demo test lint fmt up down status psql clean lock venvs system-deps bench
+.PHONY: help demo test lint fmt up down status psql clean lock venvs system-deps bench airflow
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -107,8 +107,17 @@ fmt: $(VENV)/.installed ## format Python code
 test: system-deps venvs up lint ## install what is missing and run every test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+airflow: $(VENV)/.installed up ## Airflow on :8080 (standalone) with the project's DAGs and metadata database
+	@$(KONTINGENT) keys
+	$(BIN)/python -m orchestration.local
+
 bench: $(VENV)/.installed up ## benchmarks at SIZE="S M" (L opt-in): generate, load, build, incremental, forms; loader vs COPY vs pandas
 	$(BIN)/python bench/suite.py $(SIZE)
+
+.PHONY: forms-preview
+forms-preview: $(VENV)/.installed up ## each form of the region as PNG in .local/forms-preview (LANDING=dir: that region)
+	@$(KONTINGENT) keys
+	@scripts/forms_preview.sh $(if $(LANDING),--landing $(LANDING))
 
 clean: ## stop the database and remove environments and local state (asks no questions)
 	-@[ -x $(KONTINGENT) ] && $(KONTINGENT) db down

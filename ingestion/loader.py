@@ -610,8 +610,12 @@ def load_landing(
     url: str | None = None,
     progress: Progress | None = None,
     move_failed: bool = True,
+    until: dt.date | None = None,
 ) -> list[FileResult]:
     """Load every new file of the landing folder; return one result per file considered.
+
+    With `until`, files extracted after that date are left for a later load (a backfill over
+    extract dates loads each day's files in its own run).
 
     Raises PseudonymKeyMissing without the pseudonymization secret and LoaderBusy when
     another loader holds the folder (in both cases nothing is loaded).
@@ -633,6 +637,8 @@ def load_landing(
         conn.commit()
         with _Lock(conn, str(landing)):
             for cand in discover(landing):
+                if until and cand.extract_date and cand.extract_date > until:
+                    continue
                 if cand.problem:
                     res = _refuse_name(conn, landing, cand, move_failed)
                 else:
