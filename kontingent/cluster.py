@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from kontingent import db
-from kontingent.settings import Settings, get_settings
+from kontingent.settings import ROOT_CLUSTERS, Settings, get_settings
 
 SUPERUSER = "postgres"
 
@@ -77,8 +77,45 @@ def _binaries(settings: Settings) -> Path:
     )
 
 
+def _pid_is_live_server(pid_file: Path) -> bool:
+    try:
+        pid = int(pid_file.read_text().splitlines()[0])
+        os.kill(pid, 0)
+        return b"postgres" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (ValueError, IndexError, ProcessLookupError, FileNotFoundError, PermissionError):
+        return False
+
+
+def _prune_orphan_clusters(settings: Settings) -> list[Path]:
+    """Remove stopped clusters under ROOT_CLUSTERS whose checkout is gone or was re-cloned.
+
+    Each instance folder records the home folder that owns it; a folder is an orphan when that
+    home no longer names it in its `instance-id` file. Running servers are never touched.
+    """
+    removed = []
+    ours = settings.pg_base.parent
+    for folder in sorted(ROOT_CLUSTERS.iterdir()) if ROOT_CLUSTERS.is_dir() else []:
+        if folder == ours or not folder.is_dir():
+            continue
+        try:
+            home = Path((folder / "owner").read_text().strip())
+            if (home / "instance-id").read_text().strip() == folder.name:
+                continue
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        if _pid_is_live_server(folder / "pg" / "data" / "postmaster.pid"):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
 def _prepare_folders(settings: Settings) -> None:
     base = settings.pg_base
+    if settings.is_root and base.parent.parent == ROOT_CLUSTERS:
+        _prune_orphan_clusters(settings)
+        base.mkdir(parents=True, exist_ok=True)
+        (base.parent / "owner").write_text(f"{settings.home.resolve()}\n")
     base.mkdir(parents=True, exist_ok=True)
     settings.pg_run.mkdir(exist_ok=True)
     if settings.is_root:
@@ -109,16 +146,8 @@ def _is_running(settings: Settings, pg_bin: Path) -> bool:
 def _clear_stale_pid(settings: Settings) -> bool:
     """After a crash the pid file may name a dead process (or a reused pid of someone else)."""
     pid_file = settings.pg_data / "postmaster.pid"
-    if not pid_file.exists():
-        return False
-    try:
-        pid = int(pid_file.read_text().splitlines()[0])
-        os.kill(pid, 0)
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        if b"postgres" in cmdline:
-            return False  # a live server: leave it alone
-    except (ValueError, IndexError, ProcessLookupError, FileNotFoundError, PermissionError):
-        pass
+    if not pid_file.exists() or _pid_is_live_server(pid_file):
+        return False  # nothing to clear, or a live server: leave it alone
     pid_file.unlink()
     return True
 

@@ -4,7 +4,7 @@
 |---|---|---|
 | `KONTINGENT_HOME` | `<repo>/.local` | local state: secrets, landing folder, logs (never in git) |
 | `KONTINGENT_PG_PORT` | `55432` | port of the project's own PostgreSQL cluster |
-| `KONTINGENT_PG_BASE` | `.local/pg`, or `/var/lib/kontingent/<hash>/pg` as root | cluster folder |
+| `KONTINGENT_PG_BASE` | `.local/pg`; as root `/var/lib/kontingent/<instance>/pg` | cluster |
 | `KONTINGENT_PG_BIN` | newest `/usr/lib/postgresql/*/bin` | server binaries |
 | `WAREHOUSE_URL` | the local cluster's warehouse, as its owner | set it to use an external server |
 | `WAREHOUSE_READER_URL` | local, read-only dashboard role | |
@@ -56,6 +56,9 @@ SCHEMAS = {
 
 DEFAULT_PG_PORT = 55432
 
+# Where clusters live when we run as root (a clone under /root is private to `postgres`).
+ROOT_CLUSTERS = Path("/var/lib/kontingent")
+
 
 def _env(name: str) -> str | None:
     value = os.environ.get(name, "").strip()
@@ -84,9 +87,25 @@ class Settings:
         if self.pg_base_override:
             return self.pg_base_override
         if self.is_root:
-            digest = hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest()[:12]
-            return Path("/var/lib/kontingent") / digest / "pg"
+            return ROOT_CLUSTERS / self.instance_id / "pg"
         return self.home / "pg"
+
+    @cached_property
+    def instance_id(self) -> str:
+        """Names this checkout's local state, created with it under KONTINGENT_HOME.
+
+        A cluster outside the home folder is found through it, so a fresh clone in the same
+        path (an emptied `.local/`) never inherits a cluster whose metadata was encrypted and
+        whose roles were set with secrets that no longer exist.
+        """
+        path = self.home / "instance-id"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest()[:8]
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(f"{digest}-{secrets.token_hex(4)}\n")
+            tmp.replace(path)
+        return path.read_text().strip()
 
     @property
     def pg_data(self) -> Path:
