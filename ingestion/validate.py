@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from operator import itemgetter
+from operator import is_not, itemgetter
 
 import numpy as np
 
@@ -201,6 +201,11 @@ class _ColumnRun:
                 out[place] = (value,) * n
             return
         if self.passthrough:
+            # spaces around a value are not part of it (str.strip returns the same object
+            # when there are none, so an untouched column costs one C-level pass)
+            stripped = list(map(str.strip, values))
+            if any(map(is_not, stripped, values)):
+                values = out[self.index] = stripped
             if col.required and "" in values:
                 for i, v in enumerate(values):
                     if not v:
@@ -404,7 +409,10 @@ class FeedProcessor:
         # distinct values; rows are visited only when a value is unknown)
         orphan_by_row: dict[int, list[tuple[str, str]]] = {}
         for (run, entity), seen in zip(self.ref_runs, self.ref_seen, strict=True):
-            values = cols[run.index] if run.index is not None else empty
+            if run.index is None:
+                values = empty
+            else:  # a passthrough column's output is its stripped input
+                values = out[run.index] if run.passthrough else cols[run.index]
             maybe = (run.uniq if run.uniq is not None else set(values)).difference(seen)
             maybe.discard("")
             if not maybe:
