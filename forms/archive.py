@@ -33,7 +33,11 @@ class ReleaseError(Exception):
 
 
 def forms_home(home: Path | None = None) -> Path:
+    """`<home>/forms`; without `home`, KONTINGENT_FORMS_HOME or `<KONTINGENT_HOME>/forms`."""
     if home is None:
+        override = os.environ.get("KONTINGENT_FORMS_HOME", "").strip()
+        if override:
+            return Path(override)
         from kontingent.settings import get_settings
 
         home = get_settings().home

@@ -22,20 +22,17 @@ Standard library only (plus kontingent.settings).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import secrets
-import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from kontingent import processes
 from kontingent.settings import PROJECT_ROOT, Settings, get_settings
 
 SUPERSET_DIR = PROJECT_ROOT / "superset"
@@ -81,10 +78,10 @@ class Dashboards:
         return self.external_issuer is None
 
     def pid_file(self, name: str) -> Path:
-        return self.state_dir / f"{name}.pid"
+        return processes.pid_file(self.state_dir, name)
 
     def log_file(self, name: str) -> Path:
-        return self.state_dir / f"{name}.log"
+        return processes.log_file(self.state_dir, name)
 
 
 def configure(
@@ -162,6 +159,9 @@ def superset_env(d: Dashboards) -> dict[str, str]:
         SUPERSET_HOME=str(d.state_dir),
         KONTINGENT_HOME=str(d.settings.home),
         WAREHOUSE_READER_URL=d.settings.reader_url,
+        WAREHOUSE_PII_URL=d.settings.pii_url,
+        KONTINGENT_FORMS_HOME=d.settings.env.get("KONTINGENT_FORMS_HOME")
+        or str(d.settings.home / "forms"),
         OIDC_ISSUER=d.issuer,
         OIDC_CLIENT_ID=oidc["client_id"],
         OIDC_CLIENT_SECRET=oidc["client_secret"],
@@ -296,88 +296,32 @@ def provision(d: Dashboards) -> list[str]:
 
 # -- processes --------------------------------------------------------------------------------
 def _tail(path: Path, lines: int = 30) -> str:
-    if not path.exists():
-        return "(no log)"
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return processes.tail(path, lines)
 
 
 def _read_pid(d: Dashboards, name: str) -> int | None:
-    path = d.pid_file(name)
-    try:
-        pid = int(path.read_text().strip())
-    except (FileNotFoundError, ValueError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        path.unlink(missing_ok=True)
-        return None
-    except PermissionError:
-        return None
-    return pid
+    return processes.read_pid(d.state_dir, name)
 
 
 def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:  # noqa: S310 - loopback URL
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
+    return processes.http_ok(url)
 
 
 def _start(d: Dashboards, name: str, cmd: list[str], cwd: Path, env: dict, ready_url: str) -> str:
-    pid = _read_pid(d, name)
-    if pid and _http_ok(ready_url):
-        return f"{name}: already running (pid {pid})"
-    if pid:
-        _stop(d, name)
-    if _http_ok(ready_url):
-        raise DashboardsError(f"{name}: something else already answers at {ready_url}")
-    d.state_dir.mkdir(parents=True, exist_ok=True)
-    log_path = d.log_file(name)
-    started = time.monotonic()
-    with open(log_path, "ab") as log:
-        log.write(f"\n== {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}\n".encode())
-        log.flush()
-        process = subprocess.Popen(
-            cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    d.pid_file(name).write_text(f"{process.pid}\n")
-    while time.monotonic() - started < START_TIMEOUT:
-        if process.poll() is not None:
-            d.pid_file(name).unlink(missing_ok=True)
-            raise DashboardsError(
-                f"{name} stopped at start (exit {process.returncode}); {log_path}:\n"
-                + _tail(log_path)
-            )
-        if _http_ok(ready_url):
-            took = time.monotonic() - started
-            return f"{name}: {ready_url} ready in {took:.1f} s (pid {process.pid})"
-        time.sleep(0.25)
-    _stop(d, name)
-    raise DashboardsError(f"{name} did not answer within {START_TIMEOUT:.0f} s; see {log_path}")
+    return processes.start(
+        d.state_dir,
+        name,
+        cmd,
+        cwd=cwd,
+        env=env,
+        ready_url=ready_url,
+        timeout=START_TIMEOUT,
+        error=DashboardsError,
+    )
 
 
 def _stop(d: Dashboards, name: str, timeout: float = 15.0) -> str:
-    pid = _read_pid(d, name)
-    if pid is None:
-        return f"{name}: not running"
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pid, signal.SIGTERM)  # the process group: gunicorn's workers too
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        with contextlib.suppress(ChildProcessError):  # reap our own child (the tests' case)
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.2)
-    else:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-    d.pid_file(name).unlink(missing_ok=True)
-    return f"{name}: stopped (pid {pid})"
+    return processes.stop(d.state_dir, name, timeout)
 
 
 def start_oidc_dev(d: Dashboards) -> str:
@@ -417,6 +361,28 @@ def up(d: Dashboards) -> Iterator[str]:
         yield start_oidc_dev(d)
     yield start_superset(d)
     yield f"open {d.superset_url}/ (sign-in through {d.issuer})"
+    if d.runs_oidc_dev:
+        yield from sign_in_lines(d)
+
+
+def sign_in_lines(d: Dashboards) -> Iterator[str]:
+    """The demo logins of the development provider, what each sees, and their password."""
+    people = json.loads((OIDC_DIR / "accounts.json").read_text(encoding="utf-8"))["people"]
+    yield f"demo logins (password {oidc_secrets(d)['dev_password']}):"
+    for person in people:
+        account = person["accounts"][0] if person["accounts"] else {}
+        if account.get("org_id"):
+            scope = f"организация {account['org_id']}"
+        elif account.get("oktmo"):
+            scope = f"ОКТМО {account['oktmo']}"
+        else:
+            scope = "весь регион"
+        refused = ""
+        if person.get("trust_level") != "подтверждённая":
+            refused = f"; refused: trust level «{person.get('trust_level')}»"
+        elif account.get("role") in ("Ученик", "Родитель ученика"):
+            refused = "; refused: no access to analytics"
+        yield f"  {person['login']:<20} {account.get('role', 'без роли')} ({scope}{refused})"
 
 
 def down(d: Dashboards) -> Iterator[str]:

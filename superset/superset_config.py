@@ -33,6 +33,7 @@ from flask_appbuilder.security.manager import AUTH_OAUTH
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # kontingent_security.py lives beside this file
 
+import kontingent_forms_page  # noqa: E402
 import kontingent_security  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,8 @@ if not _client_secret:
 
 AUTH_TYPE = AUTH_OAUTH
 CUSTOM_SECURITY_MANAGER = kontingent_security.KontingentSecurityManager
+# «Статистические формы» (/kontingent/forms/) and a department's lost-children list
+BLUEPRINTS = [kontingent_forms_page.blueprint]
 AUTH_USER_REGISTRATION = True  # a person the provider vouches for gets a user at first sign-in
 AUTH_USER_REGISTRATION_ROLE = None  # roles come from the portal accounts only
 AUTH_ROLES_SYNC_AT_LOGIN = True  # ... and are recomputed at every sign-in

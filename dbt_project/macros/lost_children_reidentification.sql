@@ -9,6 +9,8 @@
     no access to `pii` or `core`, only EXECUTE, granted to the restricted role alone.
 -#}
 {% macro create_lost_children_reidentification(lost_children) %}
+{#- schema-qualified only: a copy or a restore of the database under another name must work -#}
+{%- set lost_children = lost_children.include(database=false) -%}
 create table if not exists pii.reidentification_log (
     call_id bigint generated always as identity primary key,
     called_at timestamptz not null default now(),

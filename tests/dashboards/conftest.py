@@ -84,8 +84,17 @@ def stack(pg_cluster, artifacts_dir, dashboard_warehouse) -> Iterator[dashboards
     shutil.rmtree(run_dir, ignore_errors=True)
     settings = get_settings()
     reader_url = settings.local_url(ROLE_READER, dashboard_warehouse)
+    pii_url = settings.local_url(ROLE_PII, dashboard_warehouse)
+    forms_home = artifacts_dir / "forms"
+    shutil.rmtree(forms_home, ignore_errors=True)
     settings = dataclasses.replace(
-        settings, env={**settings.env, "WAREHOUSE_READER_URL": reader_url}
+        settings,
+        env={
+            **settings.env,
+            "WAREHOUSE_READER_URL": reader_url,
+            "WAREHOUSE_PII_URL": pii_url,
+            "KONTINGENT_FORMS_HOME": str(forms_home),
+        },
     )
     d = dashboards.configure(
         settings, superset_port=_free_port(), oidc_port=_free_port(), state_dir=run_dir
