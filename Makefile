@@ -19,7 +19,7 @@ export UV_PYTHON_DOWNLOADS := never
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__COSMOS__ENABLE_TELEMETRY := False
 
-.PHONY: help demo test lint fmt up down status psql clean lock venvs system-deps bench airflow
+.PHONY: help demo test lint fmt up down stop status psql clean lock venvs system-deps bench airflow
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -84,15 +84,21 @@ demo: system-deps venvs up ## install what is missing, start the database, build
 	@$(KONTINGENT) keys
 	@[ -f $(DEMO_LANDING)/_manifest.json ] || { echo "== generating the demo region into $(DEMO_LANDING)"; \
 		$(KONTINGENT) generate --out $(DEMO_LANDING); }
-	@echo "== loading the extract files"
-	@$(KONTINGENT) load $(DEMO_LANDING)
-	@echo "== building the warehouse (dbt)"
-	@$(KONTINGENT) dbt build --quiet
+	@echo "== starting Airflow"
+	@$(KONTINGENT) airflow up
+	@echo "== running kontingent_daily once: load, raw checks, dbt build, marts checks, publish"
+	@$(KONTINGENT) airflow run
 	@echo "== starting the dashboards"
 	@$(KONTINGENT) superset up
 	@echo
 	@$(KONTINGENT) db status
-	@echo "Warehouse shell: make psql    Stop everything: make down && $(KONTINGENT) superset down"
+	@echo "Airflow: http://127.0.0.1:$${KONTINGENT_AIRFLOW_PORT:-8080}  user admin  password $$($(KONTINGENT) airflow password)"
+	@echo "Warehouse shell: make psql    Stop everything: make stop"
+
+stop: ## stop Superset, the sign-in provider, Airflow and the database
+	-@[ -x $(KONTINGENT) ] && $(KONTINGENT) superset down
+	-@[ -x $(KONTINGENT) ] && $(KONTINGENT) airflow down
+	-@[ -x $(KONTINGENT) ] && $(KONTINGENT) db down
 
 lint: $(VENV)/.installed ## ruff, sqlfluff and the import contracts
 	$(BIN)/ruff check .
@@ -107,9 +113,9 @@ fmt: $(VENV)/.installed ## format Python code
 test: system-deps venvs up lint ## install what is missing and run every test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-airflow: $(VENV)/.installed up ## Airflow on :8080 (standalone) with the project's DAGs and metadata database
+airflow: $(VENV)/.installed up ## Airflow in the foreground on :8080 (standalone) with the project's DAGs and metadata database
 	@$(KONTINGENT) keys
-	$(BIN)/python -m orchestration.local
+	$(BIN)/python -m orchestration.local serve
 
 bench: $(VENV)/.installed up ## benchmarks at SIZE="S M" (L opt-in): generate, load, build, incremental, forms; loader vs COPY vs pandas
 	$(BIN)/python bench/suite.py $(SIZE)
@@ -119,8 +125,7 @@ forms-preview: $(VENV)/.installed up ## each form of the region as PNG in .local
 	@$(KONTINGENT) keys
 	@scripts/forms_preview.sh $(if $(LANDING),--landing $(LANDING))
 
-clean: ## stop the database and remove environments and local state (asks no questions)
-	-@[ -x $(KONTINGENT) ] && $(KONTINGENT) db down
+clean: stop ## stop everything and remove environments and local state (asks no questions)
 	@if [ -x $(BIN)/python ]; then base=$$($(BIN)/python -c 'from kontingent.settings import get_settings; print(get_settings().pg_base)'); \
 		case "$$base" in /var/lib/kontingent/*) rm -rf "$$(dirname "$$base")";; esac; fi
 	rm -rf $(VENV) $(SUPERSET_VENV) .local .pytest_cache .ruff_cache dbt_project/target dbt_project/logs

@@ -24,6 +24,11 @@ superset_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(superset_app, name="superset")
+airflow_app = typer.Typer(
+    help="Airflow on the project's PostgreSQL: the web UI and a run of kontingent_daily.",
+    no_args_is_help=True,
+)
+app.add_typer(airflow_app, name="airflow")
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -145,6 +150,43 @@ def superset_provision() -> None:
             typer.echo(line)
     except dashboards.DashboardsError as exc:
         _fail(str(exc))
+
+
+# -- orchestration --------------------------------------------------------------------------
+def _airflow(command: str) -> None:
+    from orchestration import local
+
+    raise typer.Exit(local.main([command]))
+
+
+@airflow_app.command("up")
+def airflow_up() -> None:
+    """Start Airflow in the background (api-server, scheduler, DAG processor, triggerer)."""
+    _airflow("up")
+
+
+@airflow_app.command("run")
+def airflow_run() -> None:
+    """Run kontingent_daily once over the landing folder and print its summary."""
+    _airflow("run")
+
+
+@airflow_app.command("down")
+def airflow_down() -> None:
+    """Stop the Airflow started by `kontingent airflow up`."""
+    _airflow("down")
+
+
+@airflow_app.command("status")
+def airflow_status() -> None:
+    """Say whether Airflow answers, and where its log is."""
+    _airflow("status")
+
+
+@airflow_app.command("password")
+def airflow_password() -> None:
+    """The generated password of the Airflow user `admin`."""
+    _airflow("password")
 
 
 @app.command("keys")

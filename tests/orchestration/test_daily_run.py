@@ -13,10 +13,14 @@ project's PostgreSQL and a real Airflow metadata database:
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -322,6 +326,59 @@ def test_run_keys_are_released(scenario):
     got = runs.claim("kontingent_daily", "check", url=scenario.url, wait_seconds=0)
     runs.release(got.run_key, url=scenario.url)
     shutil.rmtree(scenario.landing / "failed", ignore_errors=True)
+
+
+def _api(url: str, token: str | None = None, body: dict | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(  # noqa: S310 - a loopback URL
+        url,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Content-Type": "application/json"}
+        | ({"Authorization": f"Bearer {token}"} if token else {}),
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, {}
+
+
+def test_the_web_ui_shows_each_run_green_or_red(scenario, airflow_env):
+    """What `make demo` starts: Airflow in the background on the same metadata database; its
+    API (the one the web UI reads) shows each run with the state the run summary gave."""
+    from orchestration import local
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**airflow_env.env, **local.api_env(port)}
+    try:
+        lines = local.up(env)
+        assert any("ready in" in line for line in lines), lines
+        base = local.url_of(env)
+        assert _api(f"{base}/api/v2/dags")[0] == 401  # anonymous callers are refused
+        password = local.admin_password(env)
+        assert password, "the admin password is generated at start"
+        for guess in ("admin", "airflow", ""):  # no default credential
+            body = {"username": "admin", "password": guess}
+            assert _api(f"{base}/auth/token", body=body)[0] in (400, 401, 403, 422), guess
+        status, body = _api(f"{base}/auth/token", body={"username": "admin", "password": password})
+        assert status in (200, 201), status
+        token = body["access_token"]
+        status, errors = _api(f"{base}/api/v2/importErrors", token)
+        assert status == 200 and errors["total_entries"] == 0, errors
+        status, listed = _api(f"{base}/api/v2/dags/kontingent_daily/dagRuns?limit=100", token)
+        assert status == 200
+        states = {r["dag_run_id"]: r["state"] for r in listed["dag_runs"]}
+        expected = {"first": "success", "rest": "success", "again": "success"}
+        expected["poisoned"] = "failed"
+        for label, state in expected.items():
+            run_id = scenario.runs[label].row["run_id"]
+            assert states.get(run_id) == state, (label, run_id, states)
+        assert local.status(env)[0]
+    finally:
+        stopped = local.down(env)
+    assert "stopped" in stopped, stopped
+    assert not local.status(env)[0]
 
 
 def test_form_drafts_are_built_for_every_territory_and_rebuilt_on_late_records(

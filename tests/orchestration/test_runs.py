@@ -54,8 +54,12 @@ def _interval(output: str) -> tuple[float, float]:
 
 def test_two_runs_started_together_one_waits_for_the_other(warehouse):
     first = _claimer(warehouse.url, "run_a", wait=60, hold=3)
+    # the second starts once the first holds the pipeline: on a loaded machine a process may
+    # need longer to start than the first one holds it, and then nobody would wait
+    assert first.stdout is not None and first.stdout.readline().strip() == "CLAIMED"
     second = _claimer(warehouse.url, "run_b", wait=60, hold=0)
     out_a, err_a = first.communicate(timeout=120)
+    out_a = "CLAIMED\n" + out_a
     out_b, err_b = second.communicate(timeout=120)
     assert first.returncode == 0 and second.returncode == 0, err_a + err_b
     intervals = sorted([_interval(out_a), _interval(out_b)])
