@@ -444,6 +444,27 @@ PUBLISHED_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("organization_key",),
     ),
     "dim_municipality": (("municipality_id", "municipality_name"), ("municipality_id",)),
+    # migration trajectories (agg_lost_children and agg_transfer_outcomes may rightly be empty)
+    "agg_student_year_status": (
+        ("academic_year_start", "municipality_id", "status", "students", "students_suppressed"),
+        ("academic_year_start", "municipality_id", "status"),
+    ),
+    "agg_trajectory_flows": (
+        ("academic_year_start", "flow_level", "source_id", "target_id", "students"),
+        ("academic_year_start", "flow_level", "source_id", "target_id"),
+    ),
+    "agg_mobility": (
+        (
+            "academic_year_start",
+            "organization_id",
+            "students_enrolled",
+            "students_mobile",
+            "students_stable",
+            "mobility_rate",
+            "stability_rate",
+        ),
+        ("academic_year_start", "organization_id"),
+    ),
     "dim_date": (("date_day", "academic_year", "month_start_date"), ("date_day",)),
     "dim_term": (("term_id", "academic_year", "term_name_ru", "term_system"), ("term_id",)),
     "dim_role": (("role_id", "role_name_ru"), ("role_id",)),
@@ -898,6 +919,95 @@ def _reconciliation_checks() -> list[Check]:
 
 # -- everything ------------------------------------------------------------------------------
 @cache
+def _trajectory_checks() -> list[Check]:
+    """The trajectory marts agree with each other and with the core facts they count."""
+    here = "batch_is_here as (select count(*) as batch_rows from {batch} as batch_table)"
+    return [
+        _rows(
+            "marts.agg_trajectory_flows.levels_agree",
+            "marts.agg_trajectory_flows",
+            """
+            with per_level as (
+                select flows.academic_year_start, flows.flow_level, sum(flows.students) as moves
+                from {batch} as flows
+                group by flows.academic_year_start, flows.flow_level
+            )
+            select per_level.academic_year_start, min(per_level.moves) as fewest,
+                max(per_level.moves) as most
+            from per_level
+            inner join per_level as same_year
+                on per_level.academic_year_start = same_year.academic_year_start
+            group by per_level.academic_year_start
+            having min(per_level.moves) <> max(per_level.moves)
+            """,
+            blocking=True,
+            description=(
+                "Every move is counted once at each level: organization, municipality and "
+                "organization-type flows of a year add up to the same number."
+            ),
+        ),
+        _rows(
+            "marts.agg_student_year_status.covers_core",
+            "marts.agg_student_year_status",
+            f"""
+            with {here},
+            published as (
+                select statuses.academic_year_start, sum(statuses.students) as students
+                from {{batch}} as statuses
+                group by statuses.academic_year_start
+            ),
+            counted as (
+                select facts.academic_year_start, count(*) as students
+                from core.fct_student_year_status as facts
+                group by facts.academic_year_start
+            )
+            select coalesce(published.academic_year_start, counted.academic_year_start) as year,
+                published.students as published_students, counted.students as core_students
+            from published
+            full join counted on published.academic_year_start = counted.academic_year_start
+            cross join batch_is_here
+            where published.students is distinct from counted.students
+            """,
+            blocking=True,
+            description="Each student of each year has one published yearly status.",
+        ),
+        _rows(
+            "marts.agg_lost_children.agrees_with_core",
+            "marts.agg_student_year_status",
+            f"""
+            with {here},
+            counts as (
+                select
+                    (select coalesce(sum(published.students), 0)
+                        from agg_lost_children as published) as published_children,
+                    (select count(*) from core.fct_lost_child as facts) as core_children
+            )
+            select counts.* from counts cross join batch_is_here
+            where counts.published_children <> counts.core_children
+            """,
+            blocking=True,
+            description="The lost children counted for dashboards are those of the list.",
+        ),
+        _rows(
+            "marts.agg_mobility.bounds",
+            "marts.agg_mobility",
+            """
+            select mobility.academic_year_start, mobility.organization_id
+            from {batch} as mobility
+            inner join dim_organization as organization
+                on mobility.organization_id = organization.organization_id
+                and organization.is_current
+            where mobility.students_mobile > mobility.students_enrolled
+                or mobility.students_stable > mobility.students_enrolled
+                or mobility.mobility_rate not between 0 and 100
+                or mobility.stability_rate not between 0 and 100
+            """,
+            blocking=True,
+            description="Mobile and stable students are part of those enrolled; rates are 0–100.",
+        ),
+    ]
+
+
 def catalogue() -> tuple[tuple[Asset, ...], tuple[Check, ...]]:
     """Every asset and check of both layers, in a stable order."""
     from ingestion.contracts import feeds
@@ -918,6 +1028,7 @@ def catalogue() -> tuple[tuple[Asset, ...], tuple[Check, ...]]:
     checks += _published_layer_checks()
     checks += _marts_rule_checks()
     checks += _reconciliation_checks()
+    checks += _trajectory_checks()
     names = [c.name for c in checks]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:

@@ -243,6 +243,53 @@ DEFECTS = [
         "marts.agg_accounts.role_id.references",
         "blocking",
     ),
+    (
+        "flows lose a move at one level",
+        "marts",
+        "marts.agg_trajectory_flows",
+        [
+            "update marts.agg_trajectory_flows set students = students + 1 where ctid = "
+            "(select ctid from marts.agg_trajectory_flows where flow_level = 'municipality' "
+            "order by students desc limit 1)"
+        ],
+        "marts.agg_trajectory_flows.levels_agree",
+        "blocking",
+    ),
+    (
+        "a student without a yearly status",
+        "marts",
+        "marts.agg_student_year_status",
+        [
+            "delete from core.fct_student_year_status where student_id = "
+            "(select min(student_id) from core.fct_student_year_status)"
+        ],
+        "marts.agg_student_year_status.covers_core",
+        "blocking",
+    ),
+    (
+        "a lost child missing from the aggregate",
+        "marts",
+        "marts.agg_student_year_status",
+        [
+            "insert into core.fct_lost_child (student_id, last_organization_id, "
+            "municipality_id, exit_date, academic_year_start, days_since_exit) "
+            "select 'planted-lost-child', organization_id, municipality_id, current_date, "
+            "2026, 0 from marts.dim_organization where is_current limit 1"
+        ],
+        "marts.agg_lost_children.agrees_with_core",
+        "blocking",
+    ),
+    (
+        "more mobile students than enrolled",
+        "marts",
+        "marts.agg_mobility",
+        [
+            "update marts.agg_mobility set students_mobile = students_enrolled + 1 where ctid = "
+            "(select ctid from marts.agg_mobility limit 1)"
+        ],
+        "marts.agg_mobility.bounds",
+        "blocking",
+    ),
 ]
 
 
