@@ -15,6 +15,7 @@ deployment sets them in docker-compose.yml.
 | `OIDC_CLIENT_SECRET` | (required to sign in) | its secret |
 | `OIDC_SCOPE` | `openid profile kontingent` | scopes asked for |
 | `SUPERSET_PROXY_FIX` | `false` | `true` behind a reverse proxy that sets X-Forwarded-* |
+| `SUPERSET_PUBLIC_URL` | none | the address people use; `https://…` makes cookies HTTPS-only |
 
 (1) into `<KONTINGENT_HOME>/superset/secret_key`, mode 600, when the variable is not set.
 """
@@ -145,4 +146,9 @@ OAUTH_PROVIDERS = [
     }
 ]
 PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+# the session cookie: never readable by page scripts, not sent with cross-site requests other
+# than top-level navigation (the return from the provider), HTTPS-only when served over HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = (_env("SUPERSET_PUBLIC_URL") or "").startswith("https://")
 ENABLE_PROXY_FIX = (_env("SUPERSET_PROXY_FIX") or "false").lower() in ("1", "true", "yes")

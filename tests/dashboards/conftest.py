@@ -21,16 +21,7 @@ import pytest
 
 from kontingent import dashboards, db
 from kontingent.settings import ROLE_OWNER, ROLE_PII, ROLE_READER, get_settings
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.dashboards.superset_api import CHROMIUM, CHROMIUM_ARGS, sign_in
 
 
 def _free_port() -> int:
@@ -159,16 +150,6 @@ def warehouse_owner(stack, dashboard_warehouse) -> Iterator[psycopg.Connection]:
 def manifest(built_warehouse) -> dict:
     """The generator's ground truth of the correctness region."""
     return built_warehouse.manifest
-
-
-def sign_in(page, stack, login: str, password: str) -> None:
-    """From Superset's front door to the provider's own login page, and submit it."""
-    page.goto(f"{stack.superset_url}/")
-    page.wait_for_url(f"{stack.issuer}/interaction/**")
-    page.fill("#login", login)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("load")
 
 
 @pytest.fixture(scope="session")

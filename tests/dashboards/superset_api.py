@@ -4,7 +4,29 @@ chart's saved parameters the way the dashboard builds it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+# Debian's Chromium (never a downloaded browser), headless
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def sign_in(page, stack, login: str, password: str) -> None:
+    """From Superset's front door to the provider's own login page, and submit it."""
+    page.goto(f"{stack.superset_url}/")
+    page.wait_for_url(f"{stack.issuer}/interaction/**")
+    page.fill("#login", login)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("load")
 
 
 def dashboards(page, stack) -> dict[str, int]:
