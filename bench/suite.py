@@ -11,7 +11,9 @@ For each size (S = 10,000 students, M = 100,000, L = 1,000,000; two school years
 - **build**: a full `kontingent dbt build`;
 - **incremental**: load the last extract date's files (one day's deltas), `dbt build` again —
   seconds and share of the full build;
-- **forms**: every form for the region and every municipality.
+- **forms**: every form for the region and every municipality;
+- **dashboards**: p50 and p95 of every chart's query through Superset's chart data API with
+  caching off (`bench/dashboard_latency.py`; `KONTINGENT_BENCH_SKIP_DASHBOARDS=1` skips it).
 
 L measures the generator and the loader only. The marks-feed ratios against plain COPY and pandas
 come from `bench/load_benchmark.py`, run once at the end. Results go to
@@ -208,6 +210,13 @@ def bench_size(size: str) -> dict:
         }
         print(f"[{size}] forms ...", flush=True)
         result["forms"] = forms_time(env["WAREHOUSE_READER_URL"])
+        if os.environ.get("KONTINGENT_BENCH_SKIP_DASHBOARDS") != "1":
+            print(f"[{size}] dashboards: every chart through the chart data API ...", flush=True)
+            from bench.dashboard_latency import measure as dashboard_latency
+
+            result["dashboards"] = dashboard_latency(
+                env["WAREHOUSE_READER_URL"], env["WAREHOUSE_PII_URL"], work
+            )
     finally:
         db.drop_database(admin, name)
     return result
@@ -267,6 +276,17 @@ def markdown(res: dict) -> str:
             f"| {b.get('seconds', '–')} | {i.get('seconds', '–')} "
             f"| {i.get('share_of_full', '–')} | {f.get('forms', '–')} | {f.get('seconds', '–')} |"
         )
+    for size, r in res["sizes"].items():
+        if "dashboards" in r:
+            dash = r["dashboards"]
+            lines += [
+                "",
+                f"Dashboards at {size}: {dash['charts']} charts, {dash['calls']} chart data calls "
+                f"with caching off: p50 {dash['p50_ms']} ms, p95 {dash['p95_ms']} ms "
+                f"(target p95 ≤ {dash['target_p95_ms']} ms). Slowest (median ms): "
+                + ", ".join(f"{k} {v}" for k, v in dash["slowest_median_ms"].items())
+                + ".",
+            ]
     if "build_exponent" in res:
         lines += ["", f"Full build time grows as size^{res['build_exponent']} from S to M."]
     if "load_ratios" in res:
