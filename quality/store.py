@@ -119,6 +119,57 @@ from dq.check_results as results
 inner join dq.check_runs as runs on results.run_id = runs.run_id
 group by 1, 2, 3, 4, 5;
 
+-- loads, as the data-quality dashboard shows them (the reader cannot see raw itself): counts
+-- and reasons only, never the content of a line
+create or replace view dq.load_history as
+select
+    log.load_id,
+    log.kind,
+    log.feed,
+    log.file_name,
+    log.extract_date,
+    log.status,
+    log.error_reason,
+    log.rows_read,
+    log.rows_loaded,
+    log.rows_rejected,
+    log.rows_flagged,
+    log.rows_orphan,
+    log.started_at,
+    log.finished_at,
+    log.seconds
+from raw.load_log as log;
+
+create or replace view dq.rejected_rows as
+with feeds as (
+    select distinct log.feed from raw.load_log as log where log.feed is not null
+),
+rejected as (
+    select quarantine.feed, reason, count(*) as lines,
+        count(*) filter (where quarantine.resolved_load_id is null) as open_lines
+    from raw.quarantine as quarantine
+    cross join lateral unnest(quarantine.reasons) as reason
+    group by quarantine.feed, reason
+)
+select feeds.feed, rejected.reason, coalesce(rejected.lines, 0) as lines,
+    coalesce(rejected.open_lines, 0) as open_lines
+from feeds
+left join rejected on feeds.feed = rejected.feed;
+
+create or replace view dq.feed_freshness as
+with newest as (
+    select log.feed, max(log.extract_date) as newest_extract_date,
+        max(log.finished_at) as last_loaded_at, count(*) as files
+    from raw.load_log as log
+    where log.kind = 'file' and log.status = 'loaded' and log.feed is not null
+    group by log.feed
+)
+select newest.*,
+    max(newest.newest_extract_date) over () - newest.newest_extract_date
+        as days_behind_newest_feed,
+    current_date - newest.newest_extract_date as days_since_extract
+from newest;
+
 create or replace view dq.publication_current as
 select publications.*, runs.failed_warning
 from dq.publications as publications
@@ -135,6 +186,9 @@ _TABLES = (
     "check_latest_results",
     "check_history",
     "publication_current",
+    "load_history",
+    "rejected_rows",
+    "feed_freshness",
 )
 
 

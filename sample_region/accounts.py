@@ -190,14 +190,17 @@ def summary(accounts: list[Account], last_extract: date) -> dict[str, object]:
     linked: dict[str, int] = {role: 0 for role, _ in SEED_TABLE}
     total: dict[str, int] = {role: 0 for role, _ in SEED_TABLE}
     by_oid: dict[str, set[str]] = {}
+    by_trust: dict[str, int] = {}
     for acc in accounts:
         total[acc.role] += 1
         if acc.linked is not None and acc.linked.date() <= last_extract:
             linked[acc.role] += 1
             by_oid.setdefault(acc.esia_oid or "", set()).add(acc.role)
+            by_trust[acc.trust or ""] = by_trust.get(acc.trust or "", 0) + 1
     return {
         "as_of": last_extract.isoformat(),
         "linked_by_role": linked,
+        "linked_by_trust_level": dict(sorted(by_trust.items())),
         "accounts_by_role": total,
         "unlinked": sum(total.values()) - sum(linked.values()),
         "persons_with_two_roles": sum(1 for roles in by_oid.values() if len(roles) > 1),

@@ -481,6 +481,44 @@ left join marts.dim_municipality as m
         main_dttm_col="month_start_date",
     ),
     Dataset(
+        key="accounts_trust",
+        table_name="Учётные записи ЕСИА по уровню доверия",
+        schema="marts",
+        sql="""select
+    coalesce(r.role_name_ru, 'неизвестная роль') as role_name_ru,
+    a.municipality_id,
+    coalesce(m.municipality_name, 'Не указан') as municipality_name,
+    case a.trust_level
+        when 'confirmed' then 'подтверждённая'
+        when 'standard' then 'стандартная'
+        when 'simplified' then 'упрощённая'
+        else 'не указан'
+    end as trust_level_ru,
+    a.accounts_linked_to_esia
+from marts.agg_accounts_by_trust as a
+left join marts.dim_role as r
+    on r.role_id = a.role_id
+left join marts.dim_municipality as m
+    on m.municipality_id = a.municipality_id""",
+        columns=[
+            Column("role_name_ru", "Роль"),
+            Column("municipality_id", "Код муниципалитета"),
+            Column("municipality_name", "Муниципалитет"),
+            Column("trust_level_ru", "Уровень учётной записи ЕСИА"),
+            Column("accounts_linked_to_esia", "Связано с ЕСИА", "BIGINT", groupby=False),
+        ],
+        metrics=[
+            Metric(
+                "accounts_linked_to_esia", "Связано с ЕСИА", "sum(accounts_linked_to_esia)", ",d"
+            ),
+        ],
+        description=(
+            "Учётные записи, связанные с ЕСИА, по уровню учётной записи ЕСИА на дату данных "
+            "(витрина agg_accounts_by_trust); входить в аналитику может только подтверждённая."
+        ),
+        rls=("municipality_id",),
+    ),
+    Dataset(
         key="trajectory_status",
         table_name="Годовые статусы траекторий",
         schema="marts",
@@ -675,6 +713,112 @@ from dq.check_latest_results as r""",
             Metric("unexpected_count", "Строк с нарушениями", "sum(unexpected_count)", ",d"),
         ],
         description="Результаты последнего запуска проверок каждого слоя (check_latest_results).",
+    ),
+    Dataset(
+        key="dq_loads",
+        table_name="История загрузок",
+        schema="dq",
+        sql="""select
+    l.load_id,
+    coalesce(l.feed, 'не определён') as feed,
+    l.file_name,
+    l.extract_date,
+    l.started_at,
+    to_char(l.started_at at time zone 'Europe/Moscow', 'YYYY-MM-DD HH24:MI') as started,
+    case l.status
+        when 'loaded' then 'загружен'
+        when 'failed' then 'отклонён целиком'
+        else l.status
+    end as status_ru,
+    coalesce(l.error_reason, '') as error_reason,
+    coalesce(l.rows_read, 0) as rows_read,
+    coalesce(l.rows_loaded, 0) as rows_loaded,
+    coalesce(l.rows_rejected, 0) as rows_rejected
+from dq.load_history as l
+where l.kind = 'file'""",
+        columns=[
+            Column("load_id", "Загрузка", "BIGINT"),
+            Column("feed", "Поток"),
+            Column("file_name", "Файл"),
+            Column("extract_date", "Дата выгрузки", "DATE", is_dttm=True),
+            Column("started_at", "Начало", "TIMESTAMP WITH TIME ZONE", is_dttm=True),
+            Column("started", "Начало (МСК)"),
+            Column("status_ru", "Итог"),
+            Column("error_reason", "Причина отказа"),
+            Column("rows_read", "Прочитано строк", "BIGINT", groupby=False),
+            Column("rows_loaded", "Загружено строк", "BIGINT", groupby=False),
+            Column("rows_rejected", "Отклонено строк", "BIGINT", groupby=False),
+        ],
+        metrics=[
+            Metric("files", "Файлов", "count(*)", ",d"),
+            Metric("rows_read", "Прочитано строк", "sum(rows_read)", ",d"),
+            Metric("rows_loaded", "Загружено строк", "sum(rows_loaded)", ",d"),
+            Metric("rows_rejected", "Отклонено строк", "sum(rows_rejected)", ",d"),
+        ],
+        description="Загрузки файлов выгрузок (представление dq.load_history): только счётчики.",
+        main_dttm_col="extract_date",
+    ),
+    Dataset(
+        key="dq_rejected",
+        table_name="Отклонённые строки по причинам",
+        schema="dq",
+        sql="""select
+    r.feed,
+    coalesce(r.reason, 'нет отклонённых строк') as reason,
+    r.lines,
+    r.open_lines
+from dq.rejected_rows as r""",
+        columns=[
+            Column("feed", "Поток"),
+            Column("reason", "Причина"),
+            Column("lines", "Строк в карантине", "BIGINT", groupby=False),
+            Column("open_lines", "Не исправлено", "BIGINT", groupby=False),
+        ],
+        metrics=[
+            Metric("lines", "Строк в карантине", "sum(lines)", ",d"),
+            Metric("open_lines", "Не исправлено", "sum(open_lines)", ",d"),
+        ],
+        description=(
+            "Строки карантина по потоку и причине (dq.rejected_rows); строка с двумя причинами "
+            "считается в обеих."
+        ),
+    ),
+    Dataset(
+        key="dq_freshness",
+        table_name="Свежесть потоков",
+        schema="dq",
+        sql="""select
+    f.feed,
+    f.newest_extract_date,
+    to_char(f.newest_extract_date, 'YYYY-MM-DD') as newest_extract,
+    f.files,
+    f.days_behind_newest_feed,
+    f.days_since_extract
+from dq.feed_freshness as f""",
+        columns=[
+            Column("feed", "Поток"),
+            Column("newest_extract_date", "Последняя выгрузка", "DATE", is_dttm=True),
+            Column("newest_extract", "Последняя выгрузка (дата)"),
+            Column("files", "Файлов загружено", "BIGINT", groupby=False),
+            Column(
+                "days_behind_newest_feed",
+                "Отставание от самого свежего потока, дней",
+                "INTEGER",
+                groupby=False,
+            ),
+            Column("days_since_extract", "Дней с последней выгрузки", "INTEGER", groupby=False),
+        ],
+        metrics=[
+            Metric("files", "Файлов загружено", "sum(files)", ",d"),
+            Metric(
+                "days_behind",
+                "Отставание, дней",
+                "max(days_behind_newest_feed)",
+                ",d",
+            ),
+            Metric("days_since", "Дней с последней выгрузки", "max(days_since_extract)", ",d"),
+        ],
+        description="Последняя загруженная выгрузка каждого потока (dq.feed_freshness).",
     ),
 ]
 DATASET = {d.key: d for d in DATASETS}
@@ -1113,6 +1257,16 @@ ACCOUNTS_ROWS = [
         ),
     ],
     [
+        bar(
+            "accounts_by_trust",
+            "Связанные с ЕСИА учётные записи по уровню доверия",
+            "accounts_trust",
+            "trust_level_ru",
+            ["accounts_linked_to_esia"],
+            groupby=["role_name_ru"],
+        ),
+    ],
+    [
         line(
             "accounts_growth",
             "Рост числа учётных записей и связей с ЕСИА по месяцам",
@@ -1162,6 +1316,41 @@ QUALITY_ROWS = [
             ["expectations", "failed_blocking", "failed_warning"],
             None,
             width=12,
+        ),
+    ],
+    [
+        bar(
+            "dq_rows_by_feed",
+            "Загружено и отклонено строк по потокам",
+            "dq_loads",
+            "feed",
+            ["rows_loaded", "rows_rejected"],
+        ),
+        table(
+            "dq_rejected_by_reason",
+            "Строки в карантине по потоку и причине",
+            "dq_rejected",
+            ["feed", "reason"],
+            ["lines", "open_lines"],
+            "lines",
+        ),
+    ],
+    [
+        table(
+            "dq_feed_freshness",
+            "Свежесть потоков",
+            "dq_freshness",
+            ["feed", "newest_extract"],
+            ["files", "days_behind", "days_since"],
+            "days_behind",
+        ),
+        table(
+            "dq_load_history",
+            "История загрузок",
+            "dq_loads",
+            ["started", "feed", "file_name", "status_ru", "error_reason"],
+            ["rows_read", "rows_loaded", "rows_rejected"],
+            None,
         ),
     ],
 ]
@@ -1284,7 +1473,7 @@ DASHBOARDS: list[Board] = [
                 "month",
                 "accounts",
                 first_item=True,
-                excluded=["accounts_growth"],
+                excluded=["accounts_growth", "accounts_by_trust"],
             ),
             Filter("accounts_municipality", "Муниципалитет", "municipality_name", "accounts"),
         ],
@@ -1320,7 +1509,18 @@ DASHBOARDS: list[Board] = [
         slug="kachestvo-dannyh",
         rows=QUALITY_ROWS,
         filters=[
-            Filter("quality_layer", "Слой", "layer", "dq_runs"),
+            Filter(
+                "quality_layer",
+                "Слой",
+                "layer",
+                "dq_runs",
+                excluded=[
+                    "dq_rows_by_feed",
+                    "dq_rejected_by_reason",
+                    "dq_feed_freshness",
+                    "dq_load_history",
+                ],
+            ),
         ],
         roles=ROLES_REGION_MUNI,
         description="Проверки качества данных: запуски, важность, результаты.",

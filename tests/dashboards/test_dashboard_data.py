@@ -27,8 +27,8 @@ TRAJECTORIES = "Движение контингента и траектории"
 ALL_DASHBOARDS = {ENROLMENT, RESULTS, ACCOUNTS, QUALITY, TRAJECTORIES}
 MUNICIPALITY = "57701"  # the demo department uo-57701 (superset/oidc-dev/accounts.json)
 SCHOOL = "700107"  # the demo director-700107
-CHARTS = 43  # charts on the dashboards (each on one)
-UNSCOPED_CHARTS = 4 + 7  # «Данные на» of the four others; all of the data-quality dashboard
+CHARTS = 48  # charts on the dashboards (each on one)
+UNSCOPED_CHARTS = 4 + 11  # «Данные на» of the four others; all of the data-quality dashboard
 
 
 def test_the_yaml_assets_are_what_the_script_writes():
@@ -76,7 +76,7 @@ def test_provisioning_twice_gives_the_same_assets(stack, metadata_db):
     assert after == before
     assert len(after["dashboards"]) == 5
     assert len(after["slices"]) == CHARTS
-    assert len(after["tables"]) == 14
+    assert len(after["tables"]) == 18
     assert [r[3] for r in after["rls"]] == [
         "kontingent_municipality",
         "kontingent_region",
@@ -211,6 +211,16 @@ def test_accounts_match_the_manifest(signed_in, stack, manifest):
         for role, count in manifest["accounts"]["accounts_by_role"].items()
     }
     assert by_role == want
+    # trust levels of the linked accounts, summed over roles
+    got = api.rows(page, stack, charts["Связанные с ЕСИА учётные записи по уровню доверия"])
+    by_trust: dict[str, int] = defaultdict(int)
+    for r in got:
+        by_trust[r["trust_level_ru"]] += r["accounts_linked_to_esia"]
+    want_trust = {
+        k or "не указан": v for k, v in manifest["accounts"]["linked_by_trust_level"].items()
+    }
+    assert dict(by_trust) == want_trust
+    assert want_trust.get("подтверждённая", 0) > 0
 
 
 def test_quality_dashboard_matches_the_dq_tables(signed_in, stack, warehouse_owner):
@@ -237,6 +247,47 @@ def test_quality_dashboard_matches_the_dq_tables(signed_in, stack, warehouse_own
     for r in got:
         totals[severity[r["severity_ru"]]] += r["checks"]
     assert totals == want
+
+
+def test_quality_dashboard_shows_loads_rejections_and_freshness(signed_in, stack, warehouse_owner):
+    """Loads, quarantined lines and feed freshness, counted a second way from `raw` itself
+    (which the dashboards' role cannot read)."""
+    page = signed_in("analyst")
+    charts = api.dashboard_charts(page, stack, api.dashboards(page, stack)[QUALITY])
+    want_rows = {
+        feed: (loaded, rejected)
+        for feed, loaded, rejected in warehouse_owner.execute(
+            "select coalesce(feed, 'не определён'), sum(coalesce(rows_loaded, 0)), "
+            "sum(coalesce(rows_rejected, 0)) from raw.load_log where kind = 'file' group by 1"
+        ).fetchall()
+    }
+    got = api.rows(page, stack, charts["Загружено и отклонено строк по потокам"])
+    assert {r["feed"]: (r["rows_loaded"], r["rows_rejected"]) for r in got} == want_rows
+    assert sum(loaded for loaded, _ in want_rows.values()) > 10_000
+
+    quarantined = dict(
+        ((feed, reason), lines)
+        for feed, reason, lines in warehouse_owner.execute(
+            "select q.feed, reason, count(*) from raw.quarantine as q, unnest(q.reasons) as reason "
+            "group by 1, 2"
+        ).fetchall()
+    )
+    got = api.rows(page, stack, charts["Строки в карантине по потоку и причине"])
+    shown = {(r["feed"], r["reason"]): r["lines"] for r in got if r["lines"]}
+    assert shown == quarantined
+    quiet = {r["feed"] for r in got if not r["lines"]}
+    assert quiet == {f for f in want_rows if f not in {k[0] for k in quarantined}}
+
+    newest = {
+        feed: day.isoformat()
+        for feed, day in warehouse_owner.execute(
+            "select feed, max(extract_date) from raw.load_log "
+            "where kind = 'file' and status = 'loaded' group by feed"
+        ).fetchall()
+    }
+    got = api.rows(page, stack, charts["Свежесть потоков"])
+    assert {r["feed"]: r["newest_extract"] for r in got} == newest
+    assert min(r["days_behind"] for r in got) == 0
 
 
 def test_trajectories_match_the_manifest(signed_in, stack, manifest, warehouse_owner):
