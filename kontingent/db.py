@@ -4,6 +4,10 @@ Three kinds of access, enforced by PostgreSQL itself:
 - `kontingent_owner` owns and writes every schema (loader, dbt, checks, forms);
 - `kontingent_reader` (dashboards) reads only the published schemas `marts`, `forms`, `dq`;
 - `kontingent_pii` reads only the restricted personal-data schema `pii`.
+
+The databases themselves belong to the cluster's superuser: the role that works in one gets
+CONNECT, CREATE and TEMPORARY on it (and CREATE on its `public` schema where it keeps its tables,
+as Airflow and Superset do), but cannot drop it, rename it or change who may connect.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ from kontingent.settings import (
     WAREHOUSE_DB,
     Settings,
     local_secrets,
+    redact_url,
 )
 
 BOOTSTRAP_LOCK = 7_205_300  # advisory lock key serializing concurrent bootstraps
+WORKER_PRIVILEGES = ("CONNECT", "CREATE", "TEMPORARY")
 
-# database -> (owner, roles that may connect)
+# database -> (the role that works in it, roles that may only connect)
 DATABASES = {
     WAREHOUSE_DB: (ROLE_OWNER, (ROLE_READER, ROLE_PII)),
     AIRFLOW_DB: (ROLE_AIRFLOW, ()),
@@ -42,11 +48,7 @@ DATABASES = {
 
 def redact(url: str) -> str:
     """A URL fit for messages: the password replaced by ***."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts)
+    return redact_url(url)
 
 
 def _role_exists(conn: psycopg.Connection, role: str) -> bool:
@@ -99,25 +101,83 @@ def secure_database(conn: psycopg.Connection, database: str, readers: tuple[str,
             )
 
 
+def _database_dsn(superuser_dsn: str, database: str) -> str:
+    return superuser_dsn.replace("dbname=postgres", f"dbname={database}")
+
+
+def ensure_database(
+    conn: psycopg.Connection, superuser_dsn: str, database: str, worker: str, readers=()
+) -> None:
+    """Create `database` (idempotently) owned by the connected superuser; `worker` gets CONNECT,
+    CREATE and TEMPORARY on it and CREATE on its `public` schema; only it and `readers` connect.
+
+    A database of an older cluster, owned by its worker, is given to the superuser: its ACL
+    entries move to the new owner, so the worker's rights are granted again. Nothing is changed
+    when everything is in place already."""
+    row = conn.execute(
+        "select pg_get_userbyid(datdba) from pg_database where datname = %s", (database,)
+    ).fetchone()
+    superuser = conn.execute("select current_user").fetchone()[0]
+    ident = sql.Identifier(database)
+    if row is None:
+        conn.execute(sql.SQL("create database {}").format(ident))
+    elif row[0] != superuser:
+        conn.execute(
+            sql.SQL("alter database {} owner to {}").format(ident, sql.Identifier(superuser))
+        )
+    # PUBLIC first: revoking its default CONNECT and TEMPORARY must not undo the grants below
+    public_connects = conn.execute(
+        "select exists (select from pg_database as d, lateral aclexplode(coalesce(d.datacl, "
+        "acldefault('d', d.datdba))) as a where d.datname = %s and a.grantee = 0)",
+        (database,),
+    ).fetchone()[0]
+    if public_connects or any(
+        _role_exists(conn, role)
+        and not conn.execute(
+            "select has_database_privilege(%s, %s, 'CONNECT')", (role, database)
+        ).fetchone()[0]
+        for role in readers
+    ):
+        secure_database(conn, database, readers)
+    missing = [
+        p
+        for p in WORKER_PRIVILEGES
+        if not conn.execute(
+            "select has_database_privilege(%s, %s, %s)", (worker, database, p)
+        ).fetchone()[0]
+    ]
+    if missing:
+        conn.execute(
+            sql.SQL("grant {} on database {} to {}").format(
+                sql.SQL(", ").join(sql.SQL(p) for p in missing), ident, sql.Identifier(worker)
+            )
+        )
+    # PostgreSQL 15 gives CREATE on `public` to the database owner alone
+    with psycopg.connect(_database_dsn(superuser_dsn, database), autocommit=True) as target:
+        if not target.execute(
+            "select has_schema_privilege(%s, 'public', 'CREATE')", (worker,)
+        ).fetchone()[0]:
+            target.execute(
+                sql.SQL("grant usage, create on schema public to {}").format(sql.Identifier(worker))
+            )
+        [(anyone_creates,)] = target.execute(
+            "select has_schema_privilege('public', 'public', 'CREATE')"
+        ).fetchall()
+        if anyone_creates:
+            target.execute("revoke create on schema public from public")
+
+
 def bootstrap(settings: Settings, superuser_dsn: str) -> None:
     """Create (idempotently) the roles, the three databases and the warehouse schemas."""
     with psycopg.connect(superuser_dsn, autocommit=True) as conn:
         # one bootstrap at a time: two starts at once would update the same catalog rows
         conn.execute("select pg_advisory_lock(%s)", (BOOTSTRAP_LOCK,))
         _ensure_roles(conn, settings)
-        for database, (owner, readers) in DATABASES.items():
-            exists = conn.execute(
-                "select 1 from pg_database where datname = %s", (database,)
-            ).fetchone()
-            if not exists:
-                conn.execute(
-                    sql.SQL("create database {} owner {}").format(
-                        sql.Identifier(database), sql.Identifier(owner)
-                    )
-                )
-            secure_database(conn, database, readers)
-        dsn = superuser_dsn.replace("dbname=postgres", f"dbname={WAREHOUSE_DB}")
-        with psycopg.connect(dsn, autocommit=True) as warehouse:
+        for database, (worker, readers) in DATABASES.items():
+            ensure_database(conn, superuser_dsn, database, worker, readers)
+        with psycopg.connect(
+            _database_dsn(superuser_dsn, WAREHOUSE_DB), autocommit=True
+        ) as warehouse:
             warehouse.execute(sql.SQL("set role {}").format(sql.Identifier(ROLE_OWNER)))
             prepare_warehouse(warehouse)
 
@@ -155,7 +215,14 @@ def prepare_warehouse(conn: psycopg.Connection) -> None:
     for schema in SCHEMAS:
         conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         grant_readers(conn, schema)
-    conn.execute("revoke create on schema public from public")
+    # nobody else creates in `public`: done here where the owner role owns it (a copy of the
+    # warehouse made by that role), by `ensure_database` in a database of the superuser
+    [(owns_public,)] = conn.execute(
+        "select pg_has_role(current_user, nspowner, 'MEMBER') from pg_namespace "
+        "where nspname = 'public'"
+    ).fetchall()
+    if owns_public:
+        conn.execute("revoke create on schema public from public")
     for module_name in ("ingestion.schema",):
         try:
             module = importlib.import_module(module_name)

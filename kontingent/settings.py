@@ -27,7 +27,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,6 +58,26 @@ DEFAULT_PG_PORT = 55432
 
 # Where clusters live when we run as root (a clone under /root is private to `postgres`).
 ROOT_CLUSTERS = Path("/var/lib/kontingent")
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for messages: the password replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+class SecretURL(str):
+    """A connection URL that is the URL everywhere (connections, environment variables,
+    f-strings) but whose repr() hides the password, as tracebacks, pytest's fixture and
+    assertion output and dataclass reprs print values with repr()."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return repr(redact_url(str(self)))
 
 
 def _env(name: str) -> str | None:
@@ -152,9 +172,9 @@ class Settings:
         """The generated password of a local role (kept in .local/secrets.json, never in git)."""
         return local_secrets(self)["roles"][role]
 
-    def local_url(self, role: str, database: str = WAREHOUSE_DB) -> str:
+    def local_url(self, role: str, database: str = WAREHOUSE_DB) -> SecretURL:
         password = quote(self.role_password(role), safe="")
-        return f"postgresql://{role}:{password}@127.0.0.1:{self.pg_port}/{database}"
+        return SecretURL(f"postgresql://{role}:{password}@127.0.0.1:{self.pg_port}/{database}")
 
     @property
     def warehouse_url(self) -> str:

@@ -33,10 +33,17 @@ def test_the_same_roles():
 
 
 def test_the_same_databases_and_who_may_connect():
+    """As kontingent/db.py: the superuser owns each database; its working role may connect,
+    create and use temporary tables there, and work in `public`; the readers only connect."""
     text = INIT_SCRIPT.read_text()
-    assert {(db, owner) for db, (owner, _) in DATABASES.items()} <= _pairs(text)
-    for database, (_, readers) in DATABASES.items():
+    created = re.search(r"create database %I', d\)\s*from unnest\(array\[([^\]]*)\]\)", text)
+    assert created and set(re.findall(r"'([a-z_]+)'", created.group(1))) == set(DATABASES)
+    assert "owner %I" not in text and " owner " not in text.split("create database", 1)[1][:80]
+    for database, (worker, readers) in DATABASES.items():
         assert f"revoke all on database {database} from public;" in text
+        assert f"grant connect, create, temporary on database {database} to {worker};" in text, (
+            database
+        )
         granted = re.search(rf"grant connect on database {database} to ([a-z_, ]+);", text)
         assert set(granted.group(1).split(", ") if granted else ()) == set(readers)
 

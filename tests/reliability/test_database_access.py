@@ -1,7 +1,8 @@
 """Access enforced by the database on a built warehouse: every forbidden statement is tried
 and PostgreSQL must refuse it; personal data stays in `pii`, readable by the restricted role
-alone; the published layer holds no personal columns or values (the scanner is first shown to
-find values planted on purpose)."""
+alone; the published layer holds no personal columns and no schema but `pii` holds personal
+values (the scanner is first shown to find values planted on purpose); the databases belong to
+the cluster's superuser, so the roles working in them cannot drop them."""
 
 from __future__ import annotations
 
@@ -9,11 +10,21 @@ import uuid
 
 import psycopg
 import pytest
-from personal_data_scan import IDENTIFYING_COLUMN, PUBLISHED, read_needles, scan
+from personal_data_scan import IDENTIFYING_COLUMN, PUBLISHED, read_needles, scan_database
 from psycopg import errors, sql
 
-from kontingent import db
-from kontingent.settings import ROLE_OWNER, ROLE_PII, ROLE_READER, get_settings
+from kontingent import cluster, db
+from kontingent.settings import (
+    AIRFLOW_DB,
+    ROLE_AIRFLOW,
+    ROLE_OWNER,
+    ROLE_PII,
+    ROLE_READER,
+    ROLE_SUPERSET,
+    SUPERSET_DB,
+    WAREHOUSE_DB,
+    get_settings,
+)
 
 SYSTEM_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
 
@@ -132,7 +143,7 @@ def test_identifying_columns_exist_in_pii_only(built_warehouse):
     assert sorted(f"{s}.{t}.{c}" for s, t, c in identifying if s != "pii") == []
 
 
-def test_the_scanner_finds_personal_data_planted_in_the_published_layer(built_warehouse):
+def test_the_scanner_finds_personal_data_planted_in_the_warehouse(built_warehouse, tally):
     needles = read_needles(built_warehouse.pii_url)
     assert len(needles.names) > 100 and needles.snils and needles.birth_dates
     settings = get_settings()
@@ -143,6 +154,7 @@ def test_the_scanner_finds_personal_data_planted_in_the_published_layer(built_wa
     try:
         digits = next(s for s in needles.snils if s.isdigit())
         with psycopg.connect(url) as conn:
+            # the published layer: values, identifying column names, person-level keys
             conn.execute("create table marts.agg_planted (label text, day date, n int)")
             conn.execute(
                 "insert into marts.agg_planted select %s, d::date, 1 from unnest(%s::text[]) as d",
@@ -150,17 +162,50 @@ def test_the_scanner_finds_personal_data_planted_in_the_published_layer(built_wa
             )
             conn.execute("insert into marts.agg_planted values (%s, null, 2)", (digits,))
             conn.execute("create table forms.planted_row (student_id text, фамилия text)")
-        found = scan(url, needles)
+            # internal schemas: values only (pseudonymous keys belong there)
+            conn.execute(
+                "update raw.load_log set warnings = array['ok', %s] "
+                "where load_id = (select min(load_id) from raw.load_log)",
+                (needles.names[1],),
+            )
+            conn.execute("create table core.planted (student_key text, surname text, born date)")
+            conn.execute(
+                "insert into core.planted select md5(d), %s, d::date from unnest(%s::text[]) as d",
+                (needles.names[2], needles.birth_dates[-10:]),
+            )
+            conn.execute("create table staging.planted_text (note text)")
+            conn.execute(
+                "insert into staging.planted_text values (%s), ('x 123-456-789 01')",
+                (needles.birth_dates_ru[0],),
+            )
+            # a view shows what its sources hold: one reading pii is found by its sources
+            conn.execute("create view staging.planted_view as select surname from pii.students")
+        found = scan_database(url, needles).findings
     finally:
         db.drop_database(admin, name)
-    assert "marts.agg_planted.label: name value" in found
-    assert "marts.agg_planted.label: SNILS value" in found
+    planted = {
+        "marts.agg_planted.label: name value",
+        "marts.agg_planted.label: SNILS value",
+        "forms.planted_row.student_id: person-level key",
+        "forms.planted_row.фамилия: identifying column name",
+        "raw.load_log.warnings: name value",
+        "core.planted.surname: name value",
+        "staging.planted_text.note: birth date value",
+        "staging.planted_text.note: SNILS value",
+        "staging.planted_view: view reads pii.students",
+    }
+    assert planted <= set(found)
     assert any(f.startswith("marts.agg_planted.day: birth dates") for f in found)
-    assert "forms.planted_row.student_id: person-level key" in found
-    assert "forms.planted_row.фамилия: identifying column name" in found
+    assert any(f.startswith("core.planted.born: birth dates") for f in found)
+    # column names are judged in the published layer only
+    assert not any(
+        f.startswith(("core.planted.student_key", "core.planted.surname: ident")) for f in found
+    )
+    assert len(found) == len(planted) + 2, found
+    tally.add("personal data: planted in the warehouse", "found", count=len(found))
 
 
-def test_the_published_layer_holds_no_personal_data(built_warehouse, tally):
+def test_no_schema_outside_pii_holds_personal_data(built_warehouse, tally):
     needles = read_needles(built_warehouse.pii_url)
     with psycopg.connect(built_warehouse.url) as conn:
         [(columns,)] = conn.execute(
@@ -168,9 +213,19 @@ def test_the_published_layer_holds_no_personal_data(built_warehouse, tally):
             (list(PUBLISHED),),
         ).fetchall()
     assert columns >= 50
-    found = scan(built_warehouse.url, needles)
-    assert found == []
-    tally.add("personal data: published columns scanned", "clean", count=columns)
+    out = scan_database(built_warehouse.url, needles)
+    assert {"raw", "staging", "core", *PUBLISHED} <= set(out.schemas)
+    assert "pii" not in out.schemas
+    assert out.tables >= 150 and out.columns >= 800
+    assert out.findings == []
+    tally.add("personal data: published columns named", "clean", count=columns)
+    tally.add(
+        "personal data: warehouse relations scanned outside pii",
+        "clean",
+        note=f"{out.tables} tables and materialized views ({out.columns} columns read), "
+        f"{out.views} views by their sources; schemas {', '.join(out.schemas)}",
+        count=out.tables + out.views,
+    )
 
 
 @pytest.mark.parametrize("role", [ROLE_READER, ROLE_PII])
@@ -189,3 +244,119 @@ def test_the_read_roles_cannot_drop_or_create_databases(built_warehouse, role):
             assert _refused(conn, "create role intruder")
     finally:
         db.drop_database(admin, victim)
+
+
+def _database_state(su_dsn: str, database: str) -> tuple:
+    """Owner, privileges and row version of a database, and of its `public` schema."""
+    with psycopg.connect(su_dsn) as conn:
+        row = conn.execute(
+            "select pg_get_userbyid(datdba), datacl::text[], xmin::text from pg_database "
+            "where datname = %s",
+            (database,),
+        ).fetchone()
+    with psycopg.connect(su_dsn.replace("dbname=postgres", f"dbname={database}")) as conn:
+        schema = conn.execute(
+            "select nspacl::text[], xmin::text from pg_namespace where nspname = 'public'"
+        ).fetchone()
+    return (*row, *schema)
+
+
+def _database_privileges(conn: psycopg.Connection, database: str) -> set[tuple[str, str]]:
+    return set(
+        conn.execute(
+            "select coalesce(r.rolname, 'PUBLIC'), a.privilege_type from pg_database as d, "
+            "lateral aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) as a "
+            "left join pg_roles as r on r.oid = a.grantee where d.datname = %s",
+            (database,),
+        ).fetchall()
+    )
+
+
+WORKING = {WAREHOUSE_DB: ROLE_OWNER, AIRFLOW_DB: ROLE_AIRFLOW, SUPERSET_DB: ROLE_SUPERSET}
+
+
+@pytest.mark.parametrize("database", [WAREHOUSE_DB, AIRFLOW_DB, SUPERSET_DB])
+def test_the_working_role_cannot_drop_its_database(pg_cluster, database, tally):
+    """`kontingent db up` gives each database to the superuser; the role working in it keeps
+    CONNECT, CREATE and TEMPORARY (and CREATE on `public`: Airflow's and Superset's migrations
+    create their tables there) but cannot drop, rename or reconfigure it."""
+    worker = db.DATABASES[database][0]
+    assert worker == WORKING[database]
+    settings = get_settings()
+    with psycopg.connect(settings.local_url(worker, "postgres"), autocommit=True) as conn:
+        owner, member = conn.execute(
+            "select pg_get_userbyid(datdba), pg_has_role(current_user, datdba, 'MEMBER') "
+            "from pg_database where datname = %s",
+            (database,),
+        ).fetchone()
+        # checked before anything is tried: a role owning the database would really drop it
+        assert (owner, member) == ("postgres", False)
+        privileges = _database_privileges(conn, database)
+        readers = {(r, "CONNECT") for r in db.DATABASES[database][1]}
+        assert {(r, p) for r, p in privileges if r != "postgres"} == {
+            (worker, "CONNECT"),
+            (worker, "CREATE"),
+            (worker, "TEMPORARY"),
+        } | readers
+        ident = sql.Identifier(database)
+        statements = [
+            sql.SQL("drop database {}").format(ident),
+            sql.SQL("alter database {} rename to {}").format(ident, sql.Identifier("kt_renamed")),
+            sql.SQL("alter database {} owner to {}").format(ident, sql.Identifier(worker)),
+            sql.SQL("alter database {} connection limit 0").format(ident),
+            sql.SQL("alter database {} set default_transaction_read_only = on").format(ident),
+            sql.SQL("comment on database {} is 'x'").format(ident),
+        ]
+        for statement in statements:
+            assert _refused(conn, statement), statement.as_string(conn)
+    # what the role does in its database still works (rolled back)
+    with psycopg.connect(settings.local_url(worker, database)) as conn:
+        conn.execute("create schema kt_probe")
+        conn.execute("create table kt_probe.t (x int)")
+        conn.execute("create table public.kt_probe (x int)")
+        conn.execute("create temporary table kt_probe_temp (x int)")
+        conn.rollback()
+    tally.add("access: working roles, their own database", "refused", count=len(statements))
+
+
+def test_an_older_database_is_handed_to_the_superuser_once(pg_cluster, tally):
+    """A database made by an earlier `db up` belonged to its role; `ensure_database` gives it to
+    the superuser and grants the role's rights again; a second run changes nothing."""
+    settings = get_settings()
+    su_dsn = cluster.superuser_dsn(settings)
+    admin = settings.local_url(ROLE_OWNER, "postgres")
+    name = f"kt_handover_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        db.secure_database(conn, name, (ROLE_READER, ROLE_PII))
+    try:
+        with psycopg.connect(su_dsn, autocommit=True) as conn:
+            db.ensure_database(conn, su_dsn, name, ROLE_OWNER, (ROLE_READER, ROLE_PII))
+            first = _database_state(su_dsn, name)
+            db.ensure_database(conn, su_dsn, name, ROLE_OWNER, (ROLE_READER, ROLE_PII))
+            assert _database_state(su_dsn, name) == first  # same row versions: nothing written
+            privileges = _database_privileges(conn, name)
+        assert first[0] == "postgres"
+        assert {(r, p) for r, p in privileges if r != "postgres"} == {
+            (ROLE_OWNER, "CONNECT"),
+            (ROLE_OWNER, "CREATE"),
+            (ROLE_OWNER, "TEMPORARY"),
+            (ROLE_READER, "CONNECT"),
+            (ROLE_PII, "CONNECT"),
+        }
+        with psycopg.connect(admin, autocommit=True) as conn:
+            assert _refused(conn, sql.SQL("drop database {}").format(sql.Identifier(name)))
+        # the owner role prepares a warehouse in it, and the reader reads the published layer
+        url = settings.local_url(ROLE_OWNER, name)
+        with psycopg.connect(url) as conn:
+            db.prepare_warehouse(conn)
+            conn.execute("create table marts.t as select 1 as x")
+            conn.commit()
+        with psycopg.connect(settings.local_url(ROLE_READER, name)) as conn:
+            assert conn.execute("select x from marts.t").fetchall() == [(1,)]
+    finally:
+        with psycopg.connect(su_dsn, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
+    tally.add("access: working roles, their own database", "refused", count=1)

@@ -47,21 +47,29 @@ alter role kontingent_pii login password :'pii_password';
 alter role kontingent_airflow login password :'airflow_password';
 alter role kontingent_superset login password :'superset_password';
 
-select format('create database %I owner %I', d, o)
-from (values
-    ('kontingent', 'kontingent_owner'),
-    ('kontingent_airflow', 'kontingent_airflow'),
-    ('kontingent_superset', 'kontingent_superset')
-) as wanted (d, o)
+-- the databases belong to the superuser: the role that works in each may connect, create
+-- schemas and temporary tables, but never drop, rename or re-grant the database itself
+select format('create database %I', d)
+from unnest(array['kontingent', 'kontingent_airflow', 'kontingent_superset']) as d
 where not exists (select 1 from pg_database where datname = d)
 \gexec
 
--- only the named roles (and each owner) may connect
+-- only the named roles may connect
 revoke all on database kontingent from public;
 revoke all on database kontingent_airflow from public;
 revoke all on database kontingent_superset from public;
+grant connect, create, temporary on database kontingent to kontingent_owner;
+grant connect, create, temporary on database kontingent_airflow to kontingent_airflow;
+grant connect, create, temporary on database kontingent_superset to kontingent_superset;
 grant connect on database kontingent to kontingent_reader, kontingent_pii;
 SQL
+
+# Airflow and Superset keep their tables in `public` of their own database
+for pair in kontingent_airflow:kontingent_airflow kontingent_superset:kontingent_superset; do
+    psql_as_superuser --dbname "${pair%%:*}" <<SQL
+grant usage, create on schema public to ${pair##*:};
+SQL
+done
 
 psql_as_superuser --dbname kontingent <<'SQL'
 set role kontingent_owner;
