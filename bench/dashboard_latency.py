@@ -45,11 +45,11 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def measure(reader_url: str, pii_url: str, work: Path, repeats: int = REPEATS) -> dict:
+def measure(reader_url: str, work: Path, repeats: int = REPEATS) -> dict:
     settings = get_settings()
     settings = dataclasses.replace(
         settings,
-        env={**settings.env, "WAREHOUSE_READER_URL": reader_url, "WAREHOUSE_PII_URL": pii_url},
+        env={**settings.env, "WAREHOUSE_READER_URL": reader_url},
     )
     run_dir = work / "superset-run"
     d = dashboards.configure(

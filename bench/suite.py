@@ -214,9 +214,7 @@ def bench_size(size: str) -> dict:
             print(f"[{size}] dashboards: every chart through the chart data API ...", flush=True)
             from bench.dashboard_latency import measure as dashboard_latency
 
-            result["dashboards"] = dashboard_latency(
-                env["WAREHOUSE_READER_URL"], env["WAREHOUSE_PII_URL"], work
-            )
+            result["dashboards"] = dashboard_latency(env["WAREHOUSE_READER_URL"], work)
     finally:
         db.drop_database(admin, name)
     return result

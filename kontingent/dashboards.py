@@ -159,7 +159,7 @@ def superset_env(d: Dashboards) -> dict[str, str]:
         SUPERSET_HOME=str(d.state_dir),
         KONTINGENT_HOME=str(d.settings.home),
         WAREHOUSE_READER_URL=d.settings.reader_url,
-        WAREHOUSE_PII_URL=d.settings.pii_url,
+        WAREHOUSE_REIDENTIFY_URL=d.settings.reidentify_url,
         KONTINGENT_FORMS_HOME=d.settings.env.get("KONTINGENT_FORMS_HOME")
         or str(d.settings.home / "forms"),
         OIDC_ISSUER=d.issuer,

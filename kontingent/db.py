@@ -26,6 +26,7 @@ from kontingent.settings import (
     ROLE_OWNER,
     ROLE_PII,
     ROLE_READER,
+    ROLE_REIDENTIFY,
     ROLE_SUPERSET,
     SCHEMAS,
     SUPERSET_DB,
@@ -40,7 +41,7 @@ WORKER_PRIVILEGES = ("CONNECT", "CREATE", "TEMPORARY")
 
 # database -> (the role that works in it, roles that may only connect)
 DATABASES = {
-    WAREHOUSE_DB: (ROLE_OWNER, (ROLE_READER, ROLE_PII)),
+    WAREHOUSE_DB: (ROLE_OWNER, (ROLE_READER, ROLE_PII, ROLE_REIDENTIFY)),
     AIRFLOW_DB: (ROLE_AIRFLOW, ()),
     SUPERSET_DB: (ROLE_SUPERSET, ()),
 }
@@ -215,6 +216,11 @@ def prepare_warehouse(conn: psycopg.Connection) -> None:
     for schema in SCHEMAS:
         conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
         grant_readers(conn, schema)
+    # the re-identifying role may reach the schema of its one function, and read nothing there
+    if _role_exists(conn, ROLE_REIDENTIFY):
+        conn.execute(
+            sql.SQL("grant usage on schema pii to {}").format(sql.Identifier(ROLE_REIDENTIFY))
+        )
     # nobody else creates in `public`: done here where the owner role owns it (a copy of the
     # warehouse made by that role), by `ensure_database` in a database of the superuser
     [(owns_public,)] = conn.execute(

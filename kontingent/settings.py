@@ -9,6 +9,7 @@
 | `WAREHOUSE_URL` | the local cluster's warehouse, as its owner | set it to use an external server |
 | `WAREHOUSE_READER_URL` | local, read-only dashboard role | |
 | `WAREHOUSE_PII_URL` | local, restricted personal-data reader | |
+| `WAREHOUSE_REIDENTIFY_URL` | local, may only call `pii.lost_children_of` | the forms page |
 | `AIRFLOW_DB_URL`, `SUPERSET_DB_URL` | local metadata databases | |
 | `KONTINGENT_LANDING` | `.local/landing` | where extract files are dropped |
 | `KONTINGENT_PSEUDONYM_KEY` | none | secret of the pseudonymous keys (wins over the file) |
@@ -41,7 +42,9 @@ ROLE_READER = "kontingent_reader"  # read-only: published marts, forms and check
 ROLE_PII = "kontingent_pii"  # restricted: the personal-data schema only
 ROLE_AIRFLOW = "kontingent_airflow"  # owns the Airflow metadata database
 ROLE_SUPERSET = "kontingent_superset"  # owns the Superset metadata database
-LOGIN_ROLES = (ROLE_OWNER, ROLE_READER, ROLE_PII, ROLE_AIRFLOW, ROLE_SUPERSET)
+# the forms page's lost-children list: may only call the audited pii.lost_children_of
+ROLE_REIDENTIFY = "kontingent_reidentify"
+LOGIN_ROLES = (ROLE_OWNER, ROLE_READER, ROLE_PII, ROLE_AIRFLOW, ROLE_SUPERSET, ROLE_REIDENTIFY)
 
 # Schemas of the warehouse and who may read them besides the owner.
 SCHEMAS = {
@@ -187,6 +190,10 @@ class Settings:
     @property
     def pii_url(self) -> str:
         return self.env.get("WAREHOUSE_PII_URL") or self.local_url(ROLE_PII)
+
+    @property
+    def reidentify_url(self) -> str:
+        return self.env.get("WAREHOUSE_REIDENTIFY_URL") or self.local_url(ROLE_REIDENTIFY)
 
     @property
     def airflow_db_url(self) -> str:

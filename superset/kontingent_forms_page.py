@@ -19,8 +19,9 @@ Pages:
 - `GET /kontingent/forms/release?form=&date=&territory=[&version=]`: the archived file, byte
   for byte after its sha256 is checked, for those who see every figure of that territory;
 - `GET /kontingent/lost-children`: an education department's lost children with names and
-  birth dates, through `pii.lost_children_of` (restricted role), which writes every call to the
-  re-identification log. The one way a department reaches that list; nobody else may.
+  birth dates, through `pii.lost_children_of` (role `kontingent_reidentify`, which may call that
+  function and read nothing), which writes every call to the re-identification log. The one
+  way a department reaches that list; nobody else may.
 
 Every parameter is checked against a closed pattern or list before it reaches a query or a
 path; anything else is refused with 400. The project's `forms` package is imported from the
@@ -389,9 +390,9 @@ def lost_children():
     if municipality not in viewer.department_of:
         log.warning("lost children: %s refused for %s", viewer.username, municipality)
         abort(403, "список доступен только управлению образованием этого муниципалитета")
-    url = os.environ.get("WAREHOUSE_PII_URL", "").strip()
+    url = os.environ.get("WAREHOUSE_REIDENTIFY_URL", "").strip()
     if not url:
-        abort(503, "WAREHOUSE_PII_URL is not set")
+        abort(503, "WAREHOUSE_REIDENTIFY_URL is not set")
     import psycopg
 
     who = f"{viewer.username} (ЕСИА {viewer.esia_oid}, управление образованием {municipality})"

@@ -77,6 +77,11 @@ begin
     if exists (select 1 from pg_roles where rolname = 'kontingent_pii') then
         execute 'grant execute on function pii.lost_children_of(text, text) to kontingent_pii';
     end if;
+    -- the forms page's role: this function and nothing else of the restricted zone
+    if exists (select 1 from pg_roles where rolname = 'kontingent_reidentify') then
+        execute 'grant execute on function pii.lost_children_of(text, text) '
+            || 'to kontingent_reidentify';
+    end if;
 end
 $grant$;
 {% endmacro %}

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 
 from kontingent import dashboards, db
-from kontingent.settings import ROLE_OWNER, ROLE_PII, ROLE_READER, get_settings
+from kontingent.settings import ROLE_OWNER, ROLE_PII, ROLE_READER, ROLE_REIDENTIFY, get_settings
 from tests.dashboards.superset_api import CHROMIUM, CHROMIUM_ARGS, sign_in
 
 
@@ -75,7 +75,7 @@ def stack(pg_cluster, artifacts_dir, dashboard_warehouse) -> Iterator[dashboards
     shutil.rmtree(run_dir, ignore_errors=True)
     settings = get_settings()
     reader_url = settings.local_url(ROLE_READER, dashboard_warehouse)
-    pii_url = settings.local_url(ROLE_PII, dashboard_warehouse)
+    reidentify_url = settings.local_url(ROLE_REIDENTIFY, dashboard_warehouse)
     forms_home = artifacts_dir / "forms"
     shutil.rmtree(forms_home, ignore_errors=True)
     settings = dataclasses.replace(
@@ -83,7 +83,7 @@ def stack(pg_cluster, artifacts_dir, dashboard_warehouse) -> Iterator[dashboards
         env={
             **settings.env,
             "WAREHOUSE_READER_URL": reader_url,
-            "WAREHOUSE_PII_URL": pii_url,
+            "WAREHOUSE_REIDENTIFY_URL": reidentify_url,
             "KONTINGENT_FORMS_HOME": str(forms_home),
         },
     )

@@ -228,7 +228,7 @@ def test_dashboards_read_the_warehouse_as_the_reader_only(rendered):
     for name in SUPERSET:
         env = rendered["services"][name]["environment"]
         assert env["WAREHOUSE_READER_URL"].startswith("postgresql://kontingent_reader:")
-        # the forms page's lost-children list: the restricted role, which may only execute the
-        # audited pii.lost_children_of; never the owner, never the pseudonymization secret
-        assert env["WAREHOUSE_PII_URL"].startswith("postgresql://kontingent_pii:")
-        assert not {"WAREHOUSE_URL", "KONTINGENT_PSEUDONYM_KEY"} & set(env)
+        # the forms page's lost-children list: a role that may only execute the audited
+        # pii.lost_children_of; never the owner, the personal-data reader or the secret
+        assert env["WAREHOUSE_REIDENTIFY_URL"].startswith("postgresql://kontingent_reidentify:")
+        assert not {"WAREHOUSE_URL", "WAREHOUSE_PII_URL", "KONTINGENT_PSEUDONYM_KEY"} & set(env)

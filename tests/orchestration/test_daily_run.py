@@ -381,6 +381,32 @@ def test_the_web_ui_shows_each_run_green_or_red(scenario, airflow_env):
     assert not local.status(env)[0]
 
 
+def test_run_outputs_summaries_and_task_logs_name_no_one(scenario, airflow_env):
+    """What a data engineer reads about the runs (each run's output with its task logs, the
+    run summaries and alerts in `dq`, Airflow's log folder) holds none of the loaded people's
+    names, SNILS or birth dates."""
+    from urllib.parse import urlsplit
+
+    from kontingent.settings import ROLE_PII, get_settings
+    from tests.reliability.personal_data_scan import read_needles, scan_files, scan_text
+
+    dbname = urlsplit(scenario.url).path.lstrip("/")
+    needles = read_needles(get_settings().local_url(ROLE_PII, dbname))
+    assert len(needles.names) > 100 and needles.snils and needles.birth_dates
+    findings = []
+    for label, run in scenario.runs.items():
+        findings += scan_text(f"run {label}", run.output, needles)
+    with psycopg.connect(scenario.url, autocommit=True) as conn:
+        for table in ("pipeline_runs", "pipeline_alerts"):
+            rows = conn.execute(f"select row_to_json(t)::text from dq.{table} as t").fetchall()
+            assert rows, table
+            findings += scan_text(f"dq.{table}", "\n".join(r[0] for r in rows), needles)
+    logs = scan_files([airflow_env.home / "logs"], needles)
+    findings += logs.findings
+    assert sum(len(r.output) for r in scenario.runs.values()) > 100_000
+    assert not findings, findings[:20]
+
+
 def test_form_drafts_are_built_for_every_territory_and_rebuilt_on_late_records(
     scenario, tmp_path, monkeypatch
 ):

@@ -7,6 +7,7 @@ cases of each kind ran and how they ended, so a run is its own report."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -14,7 +15,7 @@ from psycopg import sql
 from reliability_support import TALLY, Tally
 
 from kontingent import db
-from kontingent.settings import ROLE_OWNER, ROLE_PII, ROLE_READER, get_settings
+from kontingent.settings import PROJECT_ROOT, ROLE_OWNER, ROLE_PII, ROLE_READER, get_settings
 
 
 @pytest.fixture(scope="session")
@@ -22,11 +23,25 @@ def tally() -> Tally:
     return TALLY
 
 
+REPORT = PROJECT_ROOT / ".local" / "test-artifacts" / "reliability" / "report.md"
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
+    """The tally on the terminal, and the same as a report file kept with the test artifacts."""
     if TALLY.groups:
         terminalreporter.section("reliability and security: cases tried")
         for line in TALLY.lines():
             terminalreporter.write_line(line)
+        stats = terminalreporter.stats
+        outcome = ", ".join(f"{len(stats.get(k, []))} {k}" for k in ("passed", "failed", "error"))
+        REPORT.parent.mkdir(parents=True, exist_ok=True)
+        REPORT.write_text(
+            "# Reliability and security: cases tried\n\n"
+            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; tests of this run: {outcome}.\n\n"
+            + "".join(f"- {line}\n" for line in TALLY.lines()),
+            encoding="utf-8",
+        )
+        terminalreporter.write_line(f"report: {REPORT}")
 
 
 @pytest.fixture

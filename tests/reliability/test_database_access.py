@@ -20,6 +20,7 @@ from kontingent.settings import (
     ROLE_OWNER,
     ROLE_PII,
     ROLE_READER,
+    ROLE_REIDENTIFY,
     ROLE_SUPERSET,
     SUPERSET_DB,
     WAREHOUSE_DB,
@@ -128,6 +129,35 @@ def test_only_the_restricted_role_reads_personal_data(built_warehouse, tally):
     assert superusers == []
     tally.add("access: pii role", "refused outside pii or writing", count=len(refused) + 1)
     tally.add("access: pii role", "read inside pii", count=len(pii))
+
+
+def test_the_forms_page_role_may_only_call_the_audited_function(built_warehouse, tally):
+    """`kontingent_reidentify` (the forms page's lost-children list) reads no relation at all,
+    in `pii` or anywhere; it may call `pii.lost_children_of`, which logs the call."""
+    url = get_settings().local_url(ROLE_REIDENTIFY, built_warehouse.dbname)
+    rels = _relations(built_warehouse.url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        for schema, name, _kind in rels:
+            assert _refused(conn, _select(schema, name)), f"{schema}.{name}"
+        assert _refused(
+            conn,
+            "insert into pii.reidentification_log (requested_by, "
+            "municipality_id, student_keys) values ('x', '00000', '{}')",
+        )
+        lost = conn.execute(
+            "select count(*) from pii.lost_children_of('57701', 'reliability suite')"
+        ).fetchone()[0]
+    with psycopg.connect(built_warehouse.url, autocommit=True) as conn:
+        (logged,) = conn.execute(
+            "select count(*) from pii.reidentification_log where requested_by = "
+            "'reliability suite' and database_role = %s",
+            (ROLE_REIDENTIFY,),
+        ).fetchone()
+        conn.execute(
+            "delete from pii.reidentification_log where requested_by = 'reliability suite'"
+        )
+    assert lost > 0 and logged == 1
+    tally.add("access: forms page role", "refused every relation", count=len(rels) + 1)
 
 
 def test_identifying_columns_exist_in_pii_only(built_warehouse):

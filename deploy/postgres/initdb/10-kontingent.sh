@@ -2,12 +2,14 @@
 # Databases, login roles, schemas and privileges of Kontingent on a fresh PostgreSQL container.
 #
 # The same layout as kontingent/db.py creates on the local cluster (keep the two in step):
-#   kontingent           the warehouse, owned by kontingent_owner; kontingent_reader and
-#                        kontingent_pii may connect
-#   kontingent_airflow   Airflow's metadata, owned by kontingent_airflow
-#   kontingent_superset  Superset's metadata, owned by kontingent_superset
+#   kontingent           the warehouse, worked in by kontingent_owner; kontingent_reader,
+#                        kontingent_pii and kontingent_reidentify may connect
+#   kontingent_airflow   Airflow's metadata, worked in by kontingent_airflow
+#   kontingent_superset  Superset's metadata, worked in by kontingent_superset
+# (the databases belong to the superuser; each working role owns what it creates inside)
 # Schemas of the warehouse and who may read them besides the owner:
 #   raw, staging, core: nobody;  pii: kontingent_pii;  marts, forms, dq: kontingent_reader
+# kontingent_reidentify may only call pii.lost_children_of (granted by dbt with the function).
 #
 # The official image runs this once, on an empty data volume. It is idempotent: run it again to
 # set new passwords from the environment after rotating them in .env:
@@ -20,6 +22,7 @@ set -euo pipefail
 : "${KONTINGENT_PII_PASSWORD:?is not set}"
 : "${KONTINGENT_AIRFLOW_DB_PASSWORD:?is not set}"
 : "${KONTINGENT_SUPERSET_DB_PASSWORD:?is not set}"
+: "${KONTINGENT_REIDENTIFY_PASSWORD:?is not set}"
 
 psql_as_superuser() {
     psql --no-psqlrc --set ON_ERROR_STOP=1 --quiet \
@@ -32,11 +35,12 @@ psql_as_superuser --dbname postgres \
     --set reader_password="$KONTINGENT_READER_PASSWORD" \
     --set pii_password="$KONTINGENT_PII_PASSWORD" \
     --set airflow_password="$KONTINGENT_AIRFLOW_DB_PASSWORD" \
-    --set superset_password="$KONTINGENT_SUPERSET_DB_PASSWORD" <<'SQL'
+    --set superset_password="$KONTINGENT_SUPERSET_DB_PASSWORD" \
+    --set reidentify_password="$KONTINGENT_REIDENTIFY_PASSWORD" <<'SQL'
 select format('create role %I login', r)
 from unnest(array[
     'kontingent_owner', 'kontingent_reader', 'kontingent_pii',
-    'kontingent_airflow', 'kontingent_superset'
+    'kontingent_airflow', 'kontingent_superset', 'kontingent_reidentify'
 ]) as r
 where not exists (select 1 from pg_roles where rolname = r)
 \gexec
@@ -46,6 +50,7 @@ alter role kontingent_reader login password :'reader_password';
 alter role kontingent_pii login password :'pii_password';
 alter role kontingent_airflow login password :'airflow_password';
 alter role kontingent_superset login password :'superset_password';
+alter role kontingent_reidentify login password :'reidentify_password';
 
 -- the databases belong to the superuser: the role that works in each may connect, create
 -- schemas and temporary tables, but never drop, rename or re-grant the database itself
@@ -61,7 +66,7 @@ revoke all on database kontingent_superset from public;
 grant connect, create, temporary on database kontingent to kontingent_owner;
 grant connect, create, temporary on database kontingent_airflow to kontingent_airflow;
 grant connect, create, temporary on database kontingent_superset to kontingent_superset;
-grant connect on database kontingent to kontingent_reader, kontingent_pii;
+grant connect on database kontingent to kontingent_reader, kontingent_pii, kontingent_reidentify;
 SQL
 
 # Airflow and Superset keep their tables in `public` of their own database
@@ -96,6 +101,9 @@ cross join lateral (values
 \gexec
 
 revoke create on schema public from public;
+reset role;
+-- the schema of its one function, nothing in it to read
+grant usage on schema pii to kontingent_reidentify;
 SQL
 
 echo "kontingent: databases, roles and schemas are in place"
