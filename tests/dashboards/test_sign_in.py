@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.dashboards.superset_api import sign_in
+
 pytestmark = pytest.mark.slow
 
 OIDS = {  # superset/oidc-dev/accounts.json
@@ -19,16 +21,6 @@ OIDS = {  # superset/oidc-dev/accounts.json
     "parent": "1000000010",
     "uo-simplified": "1000000011",
 }
-
-
-def _sign_in(page, stack, login: str, password: str) -> None:
-    """From Superset's front door to the provider's form, and submit it."""
-    page.goto(f"{stack.superset_url}/")
-    page.wait_for_url(f"{stack.issuer}/interaction/**")
-    page.fill("#login", login)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("load")
 
 
 def _my_roles(page, stack) -> dict:
@@ -70,7 +62,7 @@ def test_anonymous_visitor_is_sent_to_the_provider(page, stack):
 def test_analyst_signs_in_and_sees_superset_in_russian(
     page, stack, demo_password, metadata_db, artifacts_dir
 ):
-    _sign_in(page, stack, "analyst", demo_password)
+    sign_in(page, stack, "analyst", demo_password)
 
     page.wait_for_url(f"{stack.superset_url}/superset/welcome/**")
     # the home page, in Russian although the browser asks for English
@@ -92,7 +84,7 @@ def test_analyst_signs_in_and_sees_superset_in_russian(
 def test_department_user_gets_its_municipality_from_the_claims(
     page, stack, demo_password, metadata_db
 ):
-    _sign_in(page, stack, "uo-57701", demo_password)
+    sign_in(page, stack, "uo-57701", demo_password)
     page.wait_for_url(f"{stack.superset_url}/superset/welcome/**")
 
     assert set(_my_roles(page, stack)) == {"Gamma", "kontingent_municipality"}
@@ -127,7 +119,7 @@ def test_school_roles_map_to_their_organization(browser, stack, demo_password, m
         context = browser.new_context(locale="en-US")
         page = context.new_page()
         try:
-            _sign_in(page, stack, login, demo_password)
+            sign_in(page, stack, login, demo_password)
             page.wait_for_url(f"{stack.superset_url}/superset/welcome/**")
             assert set(_my_roles(page, stack)) == roles, login
             assert _scope_rows(metadata_db, login) == scope, login
@@ -148,7 +140,7 @@ def test_people_without_analytics_access_are_refused(
     page, stack, demo_password, metadata_db, artifacts_dir, login, message
 ):
     before = _user_row(metadata_db, login)  # None on a fresh metadata database
-    _sign_in(page, stack, login, demo_password)
+    sign_in(page, stack, login, demo_password)
 
     page.wait_for_url(f"{stack.superset_url}/login/**")
     text = page.locator("#kontingent-auth-message").inner_text()
@@ -163,7 +155,7 @@ def test_people_without_analytics_access_are_refused(
 
 
 def test_wrong_password_stays_on_the_login_page(page, stack, demo_password):
-    _sign_in(page, stack, "analyst", demo_password + "-wrong")
+    sign_in(page, stack, "analyst", demo_password + "-wrong")
 
     assert page.url.startswith(f"{stack.issuer}/interaction/")
     assert page.get_by_role("alert").inner_text() == "Неверные логин или пароль"
@@ -172,7 +164,7 @@ def test_wrong_password_stays_on_the_login_page(page, stack, demo_password):
 
 
 def test_sign_out_ends_the_provider_session_too(page, stack, demo_password):
-    _sign_in(page, stack, "analyst", demo_password)
+    sign_in(page, stack, "analyst", demo_password)
     page.wait_for_url(f"{stack.superset_url}/superset/welcome/**")
 
     page.goto(f"{stack.superset_url}/logout/")
