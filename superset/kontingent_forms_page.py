@@ -35,6 +35,7 @@ import logging
 import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -312,11 +313,10 @@ def draft():
         )
     except (forms.FormError, forms.DefinitionError, ValueError) as exc:
         abort(400, str(exc))
-    buffer = io.BytesIO()
-    with _temporary_xlsx() as path:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "draft.xlsx"
         forms.write_xlsx(built, path)
-        buffer.write(path.read_bytes())
-    buffer.seek(0)
+        buffer = io.BytesIO(path.read_bytes())
     log.info(
         "forms page: %s built %s %s %s (withheld: %s)",
         viewer.username,
@@ -327,19 +327,6 @@ def draft():
     )
     name = f"{form}_{built.report_date.isoformat()}_{built.territory_slug}_черновик.xlsx"
     return send_file(buffer, mimetype=XLSX, as_attachment=True, download_name=name)
-
-
-class _temporary_xlsx:
-    def __enter__(self) -> Path:
-        import tempfile
-
-        handle, name = tempfile.mkstemp(suffix=".xlsx")
-        os.close(handle)
-        self.path = Path(name)
-        return self.path
-
-    def __exit__(self, *exc: object) -> None:
-        self.path.unlink(missing_ok=True)
 
 
 @blueprint.route("/forms/release")
