@@ -13,6 +13,10 @@ raw.orphans         rows referring to a student or organization not known when l
 raw.known_keys      every student key and organization ID ever loaded (for the orphan checks)
 pii.erasures        who was erased when (pseudonymous key only)
 pii.age_on(key, d)  age in full years on d, security definer: no later step reads pii tables
+pii.analyst_access  persons granted «Аналитик министерства» (the analytics portal's own role)
+pii.portal_accounts_of(oid)
+                    the sign-in's one look-up: role, OKTMO, organization of every current
+                    account of an ESIA OID, plus the access list; security definer
 """
 
 from __future__ import annotations
@@ -150,6 +154,72 @@ revoke all on function pii.ages_on(date) from public;
 """
 
 
+_SIGN_IN = """
+create table if not exists pii.analyst_access (
+    esia_oid text primary key,
+    granted_by text not null,
+    granted_at timestamptz not null default now(),
+    reason text,
+    revoked_by text,
+    revoked_at timestamptz
+);
+comment on table pii.analyst_access is
+    'Persons granted «Аналитик министерства» (whole region) by a system administrator: the '
+    'analytics portal''s own role, which the accounts feed does not carry (restricted).';
+create index if not exists accounts_esia_oid on pii.accounts (esia_oid);
+
+create or replace function pii.portal_accounts_of(p_esia_oid text)
+returns table (role text, oktmo text, organization_id text, trust_level text)
+language sql stable security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    with candidates as (
+        select distinct a.account_key
+        from pii.accounts as a
+        where a.esia_oid = p_esia_oid
+    ),
+    identified as (  -- the newest identifying version of the account still names this person
+        select c.account_key
+        from candidates as c
+        cross join lateral (
+            select a.esia_oid
+            from pii.accounts as a
+            inner join raw.load_log as l on l.load_id = a.load_id and l.status = 'loaded'
+            where a.account_key = c.account_key
+            order by a.extract_date desc, a.load_id desc, a.line_number
+            limit 1
+        ) as newest
+        where newest.esia_oid = p_esia_oid
+    ),
+    current_accounts as (  -- the newest version of each, as staging reads it
+        select distinct on (r.account_key) r.role, r.oktmo, r.organization_id, r.trust_level
+        from raw.accounts as r
+        inner join identified as i on i.account_key = r.account_key
+        inner join raw.load_log as l on l.load_id = r.load_id and l.status = 'loaded'
+        order by r.account_key, r.extract_date desc, r.load_id desc, r.line_number
+    )
+    select role, oktmo, organization_id, trust_level
+    from current_accounts
+    union all
+    select 'Аналитик министерства', null, null, null
+    from pii.analyst_access as g
+    where g.esia_oid = p_esia_oid and g.revoked_at is null
+$$;
+comment on function pii.portal_accounts_of(text) is
+    'Portal accounts of one ESIA OID (role, OKTMO, organization, trust level; newest versions) '
+    'and «Аналитик министерства» when the access list grants it: what the sign-in needs to set '
+    'a person''s roles and scope. Security definer; EXECUTE for the sign-in role only.';
+revoke all on function pii.portal_accounts_of(text) from public;
+do $grant$
+begin
+    if exists (select 1 from pg_roles where rolname = 'kontingent_reidentify') then
+        execute 'grant execute on function pii.portal_accounts_of(text) to kontingent_reidentify';
+    end if;
+end
+$grant$;
+"""
+
+
 def _feed_tables() -> list[sql.Composable]:
     stmts: list[sql.Composable] = []
     for feed in feeds().values():
@@ -207,6 +277,7 @@ def _statements(conn: psycopg.Connection) -> list[str]:
     parts = [_FIXED, _QUARANTINE.format(schema="raw"), _QUARANTINE.format(schema="pii")]
     parts += [stmt.as_string(conn) for stmt in _feed_tables()]
     parts.append(_AGE)
+    parts.append(_SIGN_IN)
     return parts
 
 

@@ -152,6 +152,22 @@ def superset_provision() -> None:
         _fail(str(exc))
 
 
+@superset_app.command("break-glass")
+def superset_break_glass() -> None:
+    """Create or reset the one administrator who may sign in with a password, at /break-glass/
+    (for when the sign-in provider is down); prints the new password once."""
+    from kontingent import dashboards
+
+    d = dashboards.configure()
+    try:
+        user, password = dashboards.break_glass(d)
+    except dashboards.DashboardsError as exc:
+        _fail(str(exc))
+    typer.echo(f"break-glass administrator: {d.superset_url}/break-glass/")
+    typer.echo(f"  user {user}  password {password}")
+    typer.echo("  (shown once; every use is logged; run again to set a new password)")
+
+
 # -- orchestration --------------------------------------------------------------------------
 def _airflow(command: str) -> None:
     from orchestration import local
@@ -425,6 +441,60 @@ def pii_erase(
         f"erased {res.subject_kind} {res.subject_key}: {res.pii_rows} personal-data rows, "
         f"{res.quarantine_lines} quarantined lines"
     )
+
+
+access_app = typer.Typer(
+    help="The access list: who holds «Аналитик министерства» (whole region), by ESIA OID.",
+    no_args_is_help=True,
+)
+app.add_typer(access_app, name="access")
+
+
+@access_app.command("grant")
+def access_grant(
+    esia_oid: str = typer.Argument(..., help="The person's ESIA OID."),
+    by: str = typer.Option(..., "--by", help="Who grants it (a system administrator)."),
+    reason: str | None = typer.Option(None, help="Why: an order, a ticket."),
+) -> None:
+    """Grant the region analyst's role to a person."""
+    from kontingent import access
+
+    try:
+        changed = access.grant(esia_oid, by, reason)
+    except access.AccessError as exc:
+        _fail(str(exc), 2)
+    typer.echo(f"{esia_oid}: " + ("granted" if changed else "already granted"))
+
+
+@access_app.command("revoke")
+def access_revoke(
+    esia_oid: str = typer.Argument(..., help="The person's ESIA OID."),
+    by: str = typer.Option(..., "--by", help="Who revokes it."),
+) -> None:
+    """Revoke it (takes effect at the person's next sign-in; the row stays as history)."""
+    from kontingent import access
+
+    try:
+        changed = access.revoke(esia_oid, by)
+    except access.AccessError as exc:
+        _fail(str(exc), 2)
+    typer.echo(f"{esia_oid}: " + ("revoked" if changed else "held no grant"))
+
+
+@access_app.command("list")
+def access_list(
+    all_: bool = typer.Option(False, "--all", help="Revoked grants too."),
+) -> None:
+    """The grants in force (with --all, the revoked ones as well)."""
+    from kontingent import access
+
+    for g in access.grants(include_revoked=all_):
+        state = f"revoked {g.revoked_at:%Y-%m-%d} by {g.revoked_by}" if g.revoked_at else "active"
+        typer.echo(
+            f"{g.esia_oid:<16} granted {g.granted_at:%Y-%m-%d} by {g.granted_by}"
+            + (f" ({g.reason})" if g.reason else "")
+            + f"; {state}"
+        )
 
 
 # -- official statistical forms -----------------------------------------------------------

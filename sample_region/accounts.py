@@ -134,7 +134,46 @@ def build_accounts(
                 if role == "Учитель-предметник":
                     teachers.append(acc)
             out.append(acc)
+    place_demo_staff(out, orgs, muni_oktmo)
     return out
+
+
+def place_demo_staff(accounts: list[Account], orgs: list[OrgRef], muni_oktmo: list[str]) -> None:
+    """Give linked accounts of the demo staff's roles their fixed OIDs, trust levels and
+    places (sample_region/demo_staff.py); an account already in the right place is preferred."""
+    from sample_region.demo_staff import DEMO_STAFF
+
+    org_by_id = {o.org_id: o for o in orgs}
+    taken: set[str] = set()
+    for person in DEMO_STAFF:
+        if any(
+            (a.org_id and a.org_id not in org_by_id) or (a.oktmo and a.oktmo not in muni_oktmo)
+            for a in person.accounts
+        ):
+            continue
+        chosen = []
+        for want in person.accounts:
+            org = org_by_id.get(want.org_id) if want.org_id else None
+            oktmo = org.oktmo if org else want.oktmo
+            candidates = [
+                a
+                for a in accounts
+                if a.role == want.role and a.linked is not None and a.account_id not in taken
+            ]
+            if not candidates:
+                break
+            best = min(
+                candidates,
+                key=lambda a: (a.org_id != (org.org_id if org else None), a.oktmo != oktmo),
+            )
+            taken.add(best.account_id)
+            chosen.append((best, org, oktmo))
+        else:
+            for acc, org, oktmo in chosen:
+                acc.esia_oid = person.esia_oid
+                acc.trust = person.trust
+                acc.org_id = org.org_id if org else None
+                acc.oktmo = oktmo
 
 
 def iso(t: datetime) -> str:

@@ -2,27 +2,38 @@
 the signed-in person's scope (municipality, organization) kept for row-level security.
 
 Loaded by `superset_config.py` (same folder) inside the Superset environment; `provision.py`
-uses the role names from here. Nothing here talks to the warehouse.
+uses the role names from here.
 
 How a sign-in goes:
 1. Any page without a session -> `/login/` -> straight to the provider («ЕСИА»), no button.
 2. The provider authenticates the person (subject = ESIA OID, trust level) and returns; Authlib
    checks the ID token (signature, issuer, audience, nonce) and PKCE, then the claims of the
-   userinfo endpoint are read (same `sub` required).
-3. `oauth_user_info` turns the claims into the person's portal accounts (role + OKTMO +
-   organization), keeps those that give access to analytics, and refuses the person when the
-   trust level is not «подтверждённая» or no account gives access (students, parents).
+   userinfo endpoint are read (same `sub` required). Like ESIA, the provider says nothing of
+   roles, organizations or municipalities.
+3. Only a «подтверждённая» trust level goes on. The person's portal accounts (role, OKTMO,
+   organization) are then looked up in the warehouse for that OID, through the one function
+   `pii.portal_accounts_of` (security definer, the narrow role of WAREHOUSE_REIDENTIFY_URL):
+   the newest version of every account with that OID, plus «Аналитик министерства» when the
+   warehouse's access list grants it (`kontingent access grant`). Accounts that give access
+   to analytics are kept; a person with none (students, parents, unknown OIDs) is refused
+   with a Russian page saying why.
 4. FAB registers or updates the user `esia_<OID>`; with AUTH_ROLES_SYNC_AT_LOGIN its Superset
-   roles are recomputed from the accounts at every sign-in (union over all accounts).
+   roles are recomputed from the accounts at every sign-in (union over all accounts), so a
+   revoked grant or a changed account takes effect at the next sign-in.
 5. The accounts are written to the table `kontingent_user_scope` of the metadata database, where
    the Jinja macros below (and so row-level security clauses) read them.
+
+Besides, one break-glass administrator (created by `kontingent superset break-glass`) may sign
+in with a password at `/login/break-glass`, for when the provider is down; nobody else can.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -39,13 +50,18 @@ from flask import (
 )
 from flask_appbuilder import expose
 from flask_appbuilder.security.views import AuthOAuthView
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from superset.security import SupersetSecurityManager
+from werkzeug.security import check_password_hash
 
 log = logging.getLogger(__name__)
 
 PROVIDER = "esia"
 TRUST_CONFIRMED = "подтверждённая"
+# the one local user who may sign in with a password (when the provider is down); in the
+# compose deployment, the administrator that deploy/superset-init.sh creates
+BREAK_GLASS_USER = (os.environ.get("SUPERSET_ADMIN_USER") or "").strip() or "breakglass"
 
 # -- roles ----------------------------------------------------------------------------------
 # Superset roles of the project (created by provision.py); their scope comes from
@@ -132,12 +148,31 @@ class AccessDenied(Exception):
         self.detail = detail
 
 
-def portal_accounts(claims: dict[str, Any]) -> list[dict[str, Any]]:
-    """The person's portal accounts from the claims: the `accounts` list, or the flat
-    `role` / `oktmo` / `org_id` claims when the provider gives only one account."""
-    raw = claims.get("accounts")
-    if not isinstance(raw, list):
-        raw = [{k: claims.get(k) for k in ("role", "oktmo", "org_id")}]
+def warehouse_accounts(oid: str) -> list[dict[str, Any]]:
+    """The person's portal accounts as the warehouse knows them (role, OKTMO, organization),
+    through `pii.portal_accounts_of`; AccessDenied when the warehouse cannot be asked."""
+    url = os.environ.get("WAREHOUSE_REIDENTIFY_URL", "").strip()
+    if not url:
+        log.error("WAREHOUSE_REIDENTIFY_URL is not set: nobody's roles can be found")
+        raise AccessDenied("warehouse", "не настроено подключение")
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=10) as conn:
+            rows = conn.execute(
+                "select role, oktmo, organization_id from pii.portal_accounts_of(%s) "
+                "order by role, oktmo, organization_id",
+                (oid,),
+            ).fetchall()
+    except psycopg.Error:
+        log.exception("cannot look up the portal accounts of an ESIA OID")
+        raise AccessDenied("warehouse", "хранилище данных недоступно") from None
+    return portal_accounts([{"role": r, "oktmo": o, "org_id": g} for r, o, g in rows])
+
+
+def portal_accounts(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Portal accounts (role name or code, OKTMO, organization id) checked and normalized;
+    an account with a malformed OKTMO or organization id is left out."""
     accounts = []
     for item in raw:
         if not isinstance(item, dict) or not item.get("role"):
@@ -164,20 +199,24 @@ def portal_accounts(claims: dict[str, Any]) -> list[dict[str, Any]]:
     return accounts
 
 
-def user_info_from_claims(claims: dict[str, Any]) -> dict[str, Any]:
-    """FAB's user info (username, names, role_keys) and the scope rows, or AccessDenied."""
+def user_info_from_claims(
+    claims: dict[str, Any],
+    find_accounts: Callable[[str], list[dict[str, Any]]] = warehouse_accounts,
+) -> dict[str, Any]:
+    """FAB's user info (username, names, role_keys) and the scope rows, or AccessDenied.
+    The claims give the person (OID, trust level); `find_accounts` their portal accounts."""
     oid = str(claims.get("sub") or "")
     if not _OID.match(oid):
         raise AccessDenied("claims", "нет идентификатора пользователя ЕСИА")
     trust = str(claims.get("trust_level") or "")
     if trust != TRUST_CONFIRMED:
         raise AccessDenied("trust", trust or "не указан")
-    accounts = portal_accounts(claims)
+    accounts = find_accounts(oid)
     allowed = [
         a for a in accounts if a["role"] in ROLES_MAPPING and _scope_complete(a, SCOPE_OF_ROLE)
     ]
     if not allowed:
-        names = sorted({a["role_name"] for a in accounts}) or ["нет ролей"]
+        names = sorted({a["role_name"] for a in accounts}) or ["нет учётных записей"]
         raise AccessDenied("role", ", ".join(names))
     return {
         "username": f"esia_{oid}",
@@ -252,6 +291,11 @@ DENIED_TEXT = {
         "министерства, органов управления образованием и школ; ученикам и родителям "
         "доступны электронный дневник и портал «Образование».",
     ),
+    "warehouse": (
+        "Вход временно невозможен.",
+        "Не удалось получить сведения о ваших учётных записях ({detail}). Попробуйте позже "
+        "или обратитесь к администратору.",
+    ),
     "claims": (
         "Вход не выполнен.",
         "Поставщик входа не передал нужные сведения ({detail}). Обратитесь к администратору.",
@@ -274,6 +318,22 @@ PAGE = """<!doctype html>
 {% for href, label, cls in links %}<a class="button {{ cls }}" href="{{ href }}">{{ label }}</a>
 {% endfor %}
 </main></body></html>"""
+
+
+BREAK_GLASS_FORM = """<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><title>Аварийный вход — Контингент</title></head>
+<body><main id="kontingent-break-glass"
+ style="max-width:420px;margin:80px auto;font-family:sans-serif">
+<h1>Аварийный вход администратора</h1>
+<p>Только для администратора системы, когда вход через ЕСИА недоступен. Каждый вход
+записывается в журнал.</p>
+{% if error %}<p role="alert" style="color:#b00020">{{ error }}</p>{% endif %}
+<form method="post" autocomplete="off">
+<input type="hidden" name="csrf_token" value="{{ csrf }}">
+<label>Пользователь <input name="username" required></label><br>
+<label>Пароль <input name="password" type="password" required></label><br>
+<button type="submit">Войти</button>
+</form></main></body></html>"""
 
 
 def _provider_logout_url() -> str | None:
@@ -340,6 +400,33 @@ class EsiaAuthOAuthView(AuthOAuthView):
             return redirect(url_for(".login", provider=PROVIDER, **args))
         return super().login(provider)
 
+    @expose("/break-glass/", methods=["GET", "POST"])
+    def break_glass(self):
+        """The break-glass administrator's password sign-in; nobody else's password works."""
+        if request.method == "GET":
+            return render_template_string(BREAK_GLASS_FORM, csrf=generate_csrf(), error=None)
+        sm = self.appbuilder.sm
+        username = (request.form.get("username") or "").strip()
+        password = request.form.get("password") or ""
+        user = sm.find_user(username=BREAK_GLASS_USER) if username == BREAK_GLASS_USER else None
+        if (
+            user is not None
+            and user.is_active
+            and user.password
+            and check_password_hash(user.password, password)
+        ):
+            login_user(user, remember=False)
+            sm.update_user_auth_stat(user, True)
+            log.warning("break-glass sign-in of %s from %s", username, request.remote_addr)
+            return redirect(self.appbuilder.get_url_for_index)
+        if user is not None:
+            sm.update_user_auth_stat(user, False)
+        log.warning("break-glass sign-in refused for %r from %s", username, request.remote_addr)
+        page = render_template_string(
+            BREAK_GLASS_FORM, csrf=generate_csrf(), error="Неверные имя пользователя или пароль"
+        )
+        return page, 401
+
     @expose("/oauth-authorized/<provider>")
     def oauth_authorized(self, provider: str):  # type: ignore[override]
         response = super().oauth_authorized(provider)
@@ -377,6 +464,13 @@ class KontingentSecurityManager(SupersetSecurityManager):
                 "sign-in refused for sub %s: %s (%s)", claims.get("sub"), exc.reason, exc.detail
             )
             return {"kontingent_denied": {"reason": exc.reason, "detail": exc.detail}}
+
+    def auth_user_db(self, username: str, password: str):
+        """Password sign-in (the REST API's `db` provider) for the break-glass user only."""
+        if username != BREAK_GLASS_USER:
+            log.warning("password sign-in refused for %r: only %s may", username, BREAK_GLASS_USER)
+            return None
+        return super().auth_user_db(username, password)
 
     def _oauth_calculate_user_roles(self, userinfo: dict[str, Any]) -> list[Any]:
         """Only the mapping of the accounts' roles: no default registration role."""

@@ -128,6 +128,9 @@ AUTH_USER_REGISTRATION = True  # a person the provider vouches for gets a user a
 AUTH_USER_REGISTRATION_ROLE = None  # roles come from the portal accounts only
 AUTH_ROLES_SYNC_AT_LOGIN = True  # ... and are recomputed at every sign-in
 AUTH_ROLES_MAPPING = kontingent_security.ROLES_MAPPING
+# the REST API's password sign-in stays open for the break-glass administrator alone: the
+# security manager refuses a password for every other name
+AUTH_API_LOGIN_ALLOW_MULTIPLE_PROVIDERS = True
 OAUTH_PROVIDERS = [
     {
         "name": kontingent_security.PROVIDER,

@@ -1,7 +1,7 @@
 // Development only: an ESIA-style OpenID Connect provider for the Kontingent dashboards.
 //
 // The provider itself is the OpenID Certified npm package `oidc-provider`; this file only gives
-// it a client (Superset), the demo people of accounts.json and a login page that checks the
+// it a client (Superset), the demo people of people.json and a login page that checks the
 // password. Production signs in through ESIA, never through this server.
 //
 // Environment:
@@ -11,7 +11,10 @@
 //   OIDC_CLIENT_SECRET   Superset's client secret (required)
 //   SUPERSET_PUBLIC_URL  Superset's address; its /oauth-authorized/esia is the redirect URI
 //   OIDC_DEV_PASSWORD    the password of every demo login (default: random, printed at start)
-//   OIDC_ACCOUNTS_FILE   the demo people (default accounts.json beside this file)
+//   OIDC_PEOPLE_FILE     the demo people (default people.json beside this file)
+//
+// Like ESIA, it authenticates the person only: subject (OID), name, trust level. It issues no
+// roles, organizations or OKTMO: Superset finds those in the warehouse for the OID.
 
 import { generateKeyPairSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -28,9 +31,9 @@ const issuer = env('OIDC_ISSUER', `http://127.0.0.1:${port}`).replace(/\/+$/, ''
 const clientId = env('OIDC_CLIENT_ID', 'kontingent-superset');
 const clientSecret = env('OIDC_CLIENT_SECRET');
 const supersetUrl = env('SUPERSET_PUBLIC_URL', 'http://127.0.0.1:8088').replace(/\/+$/, '');
-const accountsFile = env(
-  'OIDC_ACCOUNTS_FILE',
-  fileURLToPath(new URL('./accounts.json', import.meta.url)),
+const peopleFile = env(
+  'OIDC_PEOPLE_FILE',
+  fileURLToPath(new URL('./people.json', import.meta.url)),
 );
 
 if (!clientSecret) {
@@ -43,12 +46,11 @@ if (!password) {
   console.log(`development password of every demo login: ${password}`);
 }
 
-const people = JSON.parse(readFileSync(accountsFile, 'utf8')).people;
+const people = JSON.parse(readFileSync(peopleFile, 'utf8')).people;
 const byLogin = new Map(people.map((p) => [p.login, p]));
 const bySub = new Map(people.map((p) => [p.sub, p]));
 
 function claimsOf(person) {
-  const first = person.accounts[0] || {};
   return {
     sub: person.sub,
     name: [person.family_name, person.given_name, person.middle_name].filter(Boolean).join(' '),
@@ -56,14 +58,8 @@ function claimsOf(person) {
     given_name: person.given_name,
     middle_name: person.middle_name,
     preferred_username: person.login,
-    // like ESIA: the level of the person's account
+    // like ESIA: the level of the person's account (упрощённая, стандартная, подтверждённая)
     trust_level: person.trust_level,
-    // what the portal knows about the person: every account (role of one organization or
-    // municipality); `role`, `oktmo`, `org_id` repeat the first one for simple clients
-    accounts: person.accounts,
-    role: first.role ?? null,
-    oktmo: first.oktmo ?? null,
-    org_id: first.org_id ?? null,
   };
 }
 
@@ -87,8 +83,8 @@ const provider = new Provider(issuer, {
   claims: {
     openid: ['sub'],
     profile: ['name', 'family_name', 'given_name', 'middle_name', 'preferred_username'],
-    // the portal's view of the person (ESIA itself gives the trust level only)
-    kontingent: ['trust_level', 'accounts', 'role', 'oktmo', 'org_id'],
+    // ESIA's level of the person's account; roles and scope are the warehouse's business
+    kontingent: ['trust_level'],
   },
   cookies: { keys: [randomBytes(32).toString('hex')] },
   jwks: { keys: [signingKey] },
@@ -245,7 +241,7 @@ const server = createServer(async (req, res) => {
 
 server.listen(port, host, () => {
   console.log(`oidc-dev: issuer ${issuer}, listening on ${host}:${port}, client ${clientId}`);
-  console.log(`oidc-dev: ${people.length} demo people from ${accountsFile}`);
+  console.log(`oidc-dev: ${people.length} demo people from ${peopleFile}`);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM']) {

@@ -61,6 +61,10 @@ def dashboard_warehouse(built_warehouse, pseudonym_key) -> Iterator[str]:
         check=False,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    # the development provider's analyst holds «Аналитик министерства» through the access list,
+    # as `kontingent superset up` grants it on the demo warehouse
+    d = dashboards.configure(dataclasses.replace(settings, env={**settings.env, **env}))
+    dashboards.grant_demo_analyst(d)
     yield name
     db.drop_database(admin, name)
 

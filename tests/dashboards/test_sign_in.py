@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import pytest
 
+from kontingent import access
+from kontingent.settings import ROLE_OWNER, get_settings
 from tests.dashboards.superset_api import sign_in
 
 pytestmark = pytest.mark.slow
 
-OIDS = {  # superset/oidc-dev/accounts.json
+OIDS = {  # superset/oidc-dev/people.json
     "analyst": "1000000001",
     "uo-57701": "1000000003",
     "director-700107": "1000000005",
@@ -81,7 +83,7 @@ def test_analyst_signs_in_and_sees_superset_in_russian(
     ]
 
 
-def test_department_user_gets_its_municipality_from_the_claims(
+def test_department_user_gets_its_municipality_from_the_warehouse(
     page, stack, demo_password, metadata_db
 ):
     sign_in(page, stack, "uo-57701", demo_password)
@@ -177,3 +179,42 @@ def test_sign_out_ends_the_provider_session_too(page, stack, demo_password):
     page.goto(f"{stack.superset_url}/")
     page.wait_for_url(f"{stack.issuer}/interaction/**")
     assert page.locator("input#password").count() == 1
+
+
+def test_the_provider_vouches_for_the_person_only(page, stack):
+    """Like ESIA, the provider offers no role, organization or OKTMO claim: scope comes from
+    the warehouse."""
+    config = page.request.get(f"{stack.issuer}/.well-known/openid-configuration").json()
+    claims = set(config["claims_supported"])
+    assert "trust_level" in claims and "sub" in claims
+    assert not claims & {"role", "roles", "oktmo", "org_id", "accounts"}
+
+
+def test_the_access_list_decides_the_analyst_at_every_sign_in(
+    browser, stack, demo_password, dashboard_warehouse
+):
+    """The analyst holds no portal account: revoking the grant in the warehouse's access list
+    refuses the next sign-in; granting it again lets the person back in."""
+    url = get_settings().local_url(ROLE_OWNER, dashboard_warehouse)
+    oid = OIDS["analyst"]
+
+    def attempt():
+        context = browser.new_context(locale="en-US")
+        page = context.new_page()
+        try:
+            sign_in(page, stack, "analyst", demo_password)
+            page.wait_for_load_state("load")
+            if page.url.startswith(f"{stack.superset_url}/superset/welcome"):
+                return "in", set(_my_roles(page, stack))
+            return "refused", page.locator("#kontingent-auth-message").inner_text()
+        finally:
+            context.close()
+
+    assert access.revoke(oid, "tests", url=url) is True
+    try:
+        outcome, text = attempt()
+        assert outcome == "refused"
+        assert "Доступ к аналитике не предоставлен" in text and "нет учётных записей" in text
+    finally:
+        assert access.grant(oid, "tests", "restored", url=url) is True
+    assert attempt() == ("in", {"Gamma", "sql_lab", "kontingent_region"})

@@ -131,11 +131,21 @@ def test_only_the_restricted_role_reads_personal_data(built_warehouse, tally):
     tally.add("access: pii role", "read inside pii", count=len(pii))
 
 
-def test_the_forms_page_role_may_only_call_the_audited_function(built_warehouse, tally):
-    """`kontingent_reidentify` (the forms page's lost-children list) reads no relation at all,
-    in `pii` or anywhere; it may call `pii.lost_children_of`, which logs the call."""
+def test_the_superset_app_role_may_only_call_its_two_functions(built_warehouse, tally):
+    """`kontingent_reidentify` (the Superset app: the sign-in's look-up of a person's accounts
+    and the forms page's lost-children list) reads no relation at all, in `pii` or anywhere;
+    of the restricted zone's functions it may call exactly `pii.portal_accounts_of` and
+    `pii.lost_children_of`, which logs the call."""
     url = get_settings().local_url(ROLE_REIDENTIFY, built_warehouse.dbname)
     rels = _relations(built_warehouse.url)
+    with psycopg.connect(built_warehouse.url) as conn:
+        callable_ = conn.execute(
+            "select p.proname from pg_proc as p join pg_namespace as n on n.oid = p.pronamespace "
+            "where n.nspname = 'pii' and has_function_privilege(%s, p.oid, 'EXECUTE') "
+            "order by 1",
+            (ROLE_REIDENTIFY,),
+        ).fetchall()
+    assert [name for (name,) in callable_] == ["lost_children_of", "portal_accounts_of"]
     with psycopg.connect(url, autocommit=True) as conn:
         for schema, name, _kind in rels:
             assert _refused(conn, _select(schema, name)), f"{schema}.{name}"

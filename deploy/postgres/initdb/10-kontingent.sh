@@ -9,7 +9,8 @@
 # (the databases belong to the superuser; each working role owns what it creates inside)
 # Schemas of the warehouse and who may read them besides the owner:
 #   raw, staging, core: nobody;  pii: kontingent_pii;  marts, forms, dq: kontingent_reader
-# kontingent_reidentify may only call pii.lost_children_of (granted by dbt with the function).
+# kontingent_reidentify may only call pii.portal_accounts_of (the sign-in, granted with the ingestion
+# schema) and pii.lost_children_of (granted by dbt with the function).
 #
 # The official image runs this once, on an empty data volume. It is idempotent: run it again to
 # set new passwords from the environment after rotating them in .env:
