@@ -100,3 +100,56 @@ def test_no_default_credentials_open_the_app(browser, stack, username, password)
         assert context.request.get(f"{stack.superset_url}/api/v1/dashboard/").status == 401
     finally:
         context.close()
+
+
+def test_only_the_break_glass_administrator_signs_in_with_a_password(browser, stack):
+    """`kontingent superset break-glass` makes the one local user with a password; it signs in
+    at /break-glass/ as an administrator, a wrong password or any other name is refused, and a
+    new password replaces the old one."""
+    user, password = dashboards.break_glass(stack)
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    try:
+
+        def submit(username: str, secret: str):
+            page.goto(f"{stack.superset_url}/break-glass/")
+            page.fill("input[name=username]", username)
+            page.fill("input[name=password]", secret)
+            with page.expect_navigation():
+                page.click("button[type=submit]")
+
+        for username, secret in (
+            (user, password + "x"),
+            ("esia_1000000001", password),
+            ("admin", password),
+        ):
+            submit(username, secret)
+            assert page.get_by_role("alert").inner_text() == "Неверные имя пользователя или пароль"
+            assert page.request.get(f"{stack.superset_url}/api/v1/me/").status == 401
+
+        submit(user, password)
+        page.wait_for_url(f"{stack.superset_url}/superset/welcome/**")
+        roles = page.request.get(f"{stack.superset_url}/api/v1/me/roles/").json()["result"]
+        assert set(roles["roles"]) == {"Admin"}
+    finally:
+        context.close()
+
+    # the REST API's password sign-in: the break-glass user only
+    api = browser.new_context()
+    try:
+        login = f"{stack.superset_url}/api/v1/security/login"
+        ok = api.request.post(
+            login, data={"username": user, "password": password, "provider": "db"}
+        )
+        assert ok.status == 200 and ok.json()["access_token"]
+        _new_user, new_password = dashboards.break_glass(stack)
+        old = api.request.post(
+            login, data={"username": user, "password": password, "provider": "db"}
+        )
+        assert old.status == 401
+        new = api.request.post(
+            login, data={"username": user, "password": new_password, "provider": "db"}
+        )
+        assert new.status == 200
+    finally:
+        api.close()
