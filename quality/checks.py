@@ -417,6 +417,18 @@ PUBLISHED_TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("month_start_date", "organization_id", "grade_level", "entries", "absences"),
         ("month_start_date", "organization_id", "grade_level"),
     ),
+    "agg_movements_by_month": (
+        (
+            "month_start_date",
+            "academic_year",
+            "organization_id",
+            "program_level",
+            "movement_category",
+            "direction",
+            "events",
+        ),
+        ("month_start_date", "organization_id", "program_level", "movement_category"),
+    ),
     "agg_current_marks": (
         (
             "academic_year_start",
@@ -482,6 +494,7 @@ MARTS_CODES = {
     ],
     ("agg_enrolment", "sex"): ["male", "female", "unknown"],
     ("agg_enrolment", "locality"): ["urban", "rural", "unknown"],
+    ("agg_movements_by_month", "direction"): ["arrival", "departure", "within"],
 }
 
 # (table, column, parent table, parent column)
@@ -494,6 +507,7 @@ REFERENCES = (
     ("agg_accounts", "municipality_id", "dim_municipality", "municipality_id"),
     ("agg_attendance", "organization_id", "dim_organization", "organization_id"),
     ("agg_current_marks", "organization_id", "dim_organization", "organization_id"),
+    ("agg_movements_by_month", "organization_id", "dim_organization", "organization_id"),
     ("dim_organization", "municipality_id", "dim_municipality", "municipality_id"),
 )
 

@@ -556,7 +556,7 @@ left join marts.dim_municipality as m
     f.academic_year,
     f.source_id as municipality_id,
     f.source_name as municipality_name,
-    f.target_name,
+    '→ ' || f.target_name as target_name,
     f.students
 from marts.agg_trajectory_flows as f
 where f.flow_level = 'municipality' and not f.is_within_node""",
@@ -573,6 +573,145 @@ where f.flow_level = 'municipality' and not f.is_within_node""",
             "муниципалитет строки — откуда ушли."
         ),
         rls=("municipality_id",),
+    ),
+    Dataset(
+        key="movements_by_month",
+        table_name="Прибытие и выбытие по месяцам",
+        schema="marts",
+        sql="""select
+    a.month_start_date,
+    to_char(a.month_start_date, 'YYYY-MM') as month,
+    a.academic_year,
+    o.municipality_id,
+    coalesce(m.municipality_name, 'Не указан') as municipality_name,
+    a.organization_id,
+    coalesce(o.short_name, a.organization_id) as organization_name,
+    coalesce(o.organization_type_ru, 'Неизвестный тип') as organization_type_ru,
+    a.is_main_program,
+    coalesce(p.program_level_ru, 'Неизвестная программа') as program_level_ru,
+    a.movement_category,
+    a.direction,
+    case a.direction when 'arrival' then 'Прибыло' else 'Выбыло' end as direction_ru,
+    a.events
+from marts.agg_movements_by_month as a
+left join marts.dim_organization as o
+    on o.organization_id = a.organization_id and o.is_current
+left join marts.dim_municipality as m
+    on m.municipality_id = o.municipality_id
+left join (select distinct program_level, program_level_ru from marts.dim_program) as p
+    on p.program_level = a.program_level
+where a.direction in ('arrival', 'departure')""",
+        columns=[
+            Column("month_start_date", "Месяц", "DATE", is_dttm=True),
+            Column("month", "Месяц (ГГГГ-ММ)"),
+            Column("academic_year", "Учебный год"),
+            *SCOPE_COLUMNS,
+            Column("is_main_program", "Основная программа", "BOOLEAN"),
+            Column("program_level_ru", "Уровень программы"),
+            Column("movement_category", "Код вида движения"),
+            Column("direction", "Код направления"),
+            Column("direction_ru", "Прибытие или выбытие"),
+            Column("events", "Событий", "BIGINT", groupby=False),
+        ],
+        metrics=[
+            Metric(
+                "arrivals",
+                "Прибыло",
+                "sum(case when direction = 'arrival' then events else 0 end)",
+                ",d",
+            ),
+            Metric(
+                "departures",
+                "Выбыло",
+                "sum(case when direction = 'departure' then events else 0 end)",
+                ",d",
+            ),
+        ],
+        description=(
+            "Прибытие (зачисление, перевод из другой организации, восстановление) и выбытие "
+            "(перевод в другую организацию, отчисление, выпуск) по месяцам, основные программы "
+            "и дополнительное образование (витрина agg_movements_by_month)."
+        ),
+        rls=("municipality_id", "organization_id"),
+        main_dttm_col="month_start_date",
+    ),
+    Dataset(
+        key="cohort_survival",
+        table_name="Выживаемость когорт",
+        schema="marts",
+        sql="""select
+    c.cohort_year,
+    c.entry_grade_level,
+    c.entry_grade_level || ' класс, ' || c.cohort_year as cohort_name,
+    c.academic_year,
+    c.status,
+    case c.status
+        when 'general_education' then 'Обучается в общем образовании'
+        when 'vocational' then 'Обучается в СПО'
+        when 'family_education' then 'На семейном образовании'
+        when 'graduated' then 'Получил среднее общее образование'
+        when 'left_region' then 'Выбыл за пределы региона'
+        else 'Не обучается'
+    end as status_ru,
+    c.grade_level,
+    c.is_in_education,
+    c.students,
+    c.cohort_students
+from marts.agg_cohort_survival as c""",
+        columns=[
+            Column("cohort_year", "Учебный год входа в когорту"),
+            Column("entry_grade_level", "Класс входа", "INTEGER"),
+            Column("cohort_name", "Когорта"),
+            Column("academic_year", "Учебный год"),
+            Column("status", "Код статуса"),
+            Column("status_ru", "Где на 20 сентября"),
+            Column("grade_level", "Класс (параллель)", "INTEGER"),
+            Column("is_in_education", "Продолжает обучение", "BOOLEAN"),
+            Column("students", "Обучающихся", "BIGINT", groupby=False),
+            Column("cohort_students", "Численность когорты", "BIGINT", groupby=False),
+        ],
+        metrics=[
+            Metric("students", "Обучающихся", "sum(students)", ",d"),
+            # a cohort's size is the same on each of its rows of one year: its share is the
+            # sum over the chosen rows divided by that size, for cohort × year groupings
+            Metric(
+                "share_percent",
+                "Доля когорты, %",
+                "round(100.0 * sum(students) / nullif(max(cohort_students), 0), 2)",
+                ".2f",
+            ),
+        ],
+        description=(
+            "Когорты, пришедшие в 1, 5 и 10 класс, и где их обучающиеся на 20 сентября каждого "
+            "следующего года (витрина agg_cohort_survival). Только по региону в целом."
+        ),
+    ),
+    Dataset(
+        key="type_flows",
+        table_name="Потоки между типами организаций",
+        schema="marts",
+        sql="""select
+    f.academic_year,
+    f.source_id,
+    f.source_name,
+    f.target_id,
+    '→ ' || f.target_name as target_name,
+    f.students
+from marts.agg_trajectory_flows as f
+where f.flow_level = 'organization_type' and not f.is_within_node""",
+        columns=[
+            Column("academic_year", "Учебный год"),
+            Column("source_id", "Код типа (откуда)"),
+            Column("source_name", "Откуда"),
+            Column("target_id", "Код типа (куда)"),
+            Column("target_name", "Куда"),
+            Column("students", "Переходов", "BIGINT", groupby=False),
+        ],
+        metrics=[Metric("students", "Переходов", "sum(students)", ",d")],
+        description=(
+            "Переходы обучающихся между типами организаций, из региона и в регион (витрина "
+            "agg_trajectory_flows). Только по региону в целом."
+        ),
     ),
     Dataset(
         key="lost_children",
@@ -924,13 +1063,20 @@ def bar(
 
 
 def line(
-    key: str, title: str, dataset: str, x: str, metrics: list[str], groupby=(), grain=None
+    key: str,
+    title: str,
+    dataset: str,
+    x: str,
+    metrics: list[str],
+    groupby=(),
+    grain=None,
+    filters=(),
 ) -> Chart:
     params = {
         "x_axis": x,
         "metrics": metrics,
         "groupby": list(groupby),
-        "adhoc_filters": [],
+        "adhoc_filters": [sql_filter(f) for f in filters],
         "row_limit": 10000,
         "show_legend": True,
         "legendOrientation": "top",
@@ -1374,6 +1520,17 @@ TRAJECTORY_ROWS = [
         ),
     ],
     [
+        bar(
+            "arrivals_departures_by_month",
+            "Прибытие и выбытие по месяцам (основные программы)",
+            "movements_by_month",
+            "month",
+            ["arrivals", "departures"],
+            filters=[MAIN],
+            width=12,
+        ),
+    ],
+    [
         table(
             "status_by_year",
             "Годовые статусы траекторий",
@@ -1399,6 +1556,46 @@ TRAJECTORY_ROWS = [
             ["students_enrolled", "mobility_rate", "stability_rate"],
             "students_enrolled",
             width=12,
+        ),
+    ],
+]
+
+# Cohorts and flows between organization types are counted for the region as a whole (their
+# marts have no territory), so they are on a dashboard of the region analyst alone.
+REGION_TRAJECTORY_ROWS = [
+    [
+        cutoff_chart("region_trajectories"),
+        big_number(
+            "type_moves_total", "Переходов между типами организаций", "type_flows", "students"
+        ),
+    ],
+    [
+        sankey(
+            "type_flows_sankey",
+            "Потоки обучающихся между типами организаций",
+            "type_flows",
+            "source_name",
+            "target_name",
+            "students",
+        ),
+    ],
+    [
+        line(
+            "cohort_in_general_education",
+            "Доля когорты в общем образовании по годам",
+            "cohort_survival",
+            "academic_year",
+            ["share_percent"],
+            groupby=["cohort_name"],
+            filters=["status = 'general_education'"],
+        ),
+        table(
+            "cohort_survival_table",
+            "Выживаемость когорт: где обучающиеся на 20 сентября",
+            "cohort_survival",
+            ["cohort_name", "academic_year", "status_ru"],
+            ["students", "share_percent"],
+            "students",
         ),
     ],
 ]
@@ -1502,6 +1699,18 @@ DASHBOARDS: list[Board] = [
         ],
         roles=ROLES_REGION_MUNI,
         description="Годовые статусы, потоки между муниципалитетами, потерянные дети, мобильность.",
+    ),
+    Board(
+        key="region_trajectories",
+        title="Траектории по региону: когорты и типы организаций",
+        slug="traektorii-region",
+        rows=REGION_TRAJECTORY_ROWS,
+        filters=[
+            Filter("region_trajectories_year", "Учебный год", "academic_year", "type_flows"),
+            Filter("region_trajectories_cohort", "Когорта", "cohort_name", "cohort_survival"),
+        ],
+        roles=["kontingent_region"],
+        description="Выживаемость когорт 1, 5 и 10 классов; потоки между типами организаций.",
     ),
     Board(
         key="quality",

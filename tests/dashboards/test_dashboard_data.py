@@ -8,7 +8,7 @@ dashboard's native filters start with where that matters (e.g. one report date).
 from __future__ import annotations
 
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -24,11 +24,21 @@ RESULTS = "Успеваемость и качество знаний"
 ACCOUNTS = "Пользователи СЭДиЖ и ЕСИА"
 QUALITY = "Качество данных"
 TRAJECTORIES = "Движение контингента и траектории"
-ALL_DASHBOARDS = {ENROLMENT, RESULTS, ACCOUNTS, QUALITY, TRAJECTORIES}
-MUNICIPALITY = "57701"  # the demo department uo-57701 (superset/oidc-dev/accounts.json)
+REGION_TRAJECTORIES = "Траектории по региону: когорты и типы организаций"
+ALL_DASHBOARDS = {ENROLMENT, RESULTS, ACCOUNTS, QUALITY, TRAJECTORIES}  # a department's
+REGION_DASHBOARDS = ALL_DASHBOARDS | {REGION_TRAJECTORIES}  # the region analyst's
+MUNICIPALITY = "57701"  # the demo department uo-57701 (superset/oidc-dev/people.json)
 SCHOOL = "700107"  # the demo director-700107
-CHARTS = 48  # charts on the dashboards (each on one)
+CHARTS = 54  # charts on the dashboards (each on one)
+REGION_ONLY_CHARTS = 5  # the region analyst's own dashboard
 UNSCOPED_CHARTS = 4 + 11  # «Данные на» of the four others; all of the data-quality dashboard
+ORG_TYPES = {
+    "Общеобразовательная организация": "general",
+    "Дошкольная образовательная организация": "preschool",
+    "Профессиональная образовательная организация": "vocational",
+    "Организация дополнительного образования": "additional",
+}
+FLOW_NODES = ("outside_region", "not_enrolled", "pending")
 
 
 def test_the_yaml_assets_are_what_the_script_writes():
@@ -74,9 +84,9 @@ def test_provisioning_twice_gives_the_same_assets(stack, metadata_db):
     after = _snapshot(metadata_db)
 
     assert after == before
-    assert len(after["dashboards"]) == 5
+    assert len(after["dashboards"]) == len(REGION_DASHBOARDS)
     assert len(after["slices"]) == CHARTS
-    assert len(after["tables"]) == 18
+    assert len(after["tables"]) == 21
     assert [r[3] for r in after["rls"]] == [
         "kontingent_municipality",
         "kontingent_region",
@@ -93,7 +103,7 @@ def test_provisioning_twice_gives_the_same_assets(stack, metadata_db):
 def test_every_chart_returns_data_for_the_analyst(signed_in, stack):
     page = signed_in("analyst")
     boards = api.dashboards(page, stack)
-    assert set(boards) == ALL_DASHBOARDS
+    assert set(boards) == REGION_DASHBOARDS
     counted = 0
     for title, board_id in boards.items():
         charts = api.dashboard_charts(page, stack, board_id)
@@ -311,6 +321,100 @@ def test_trajectories_match_the_manifest(signed_in, stack, manifest, warehouse_o
     assert lost > 0
 
 
+def _school_year(month: str) -> str:
+    year, mon = int(month[:4]), int(month[5:7])
+    start = year if mon >= 9 else year - 1
+    return f"{start}/{start + 1}"
+
+
+def test_arrivals_and_departures_match_the_manifest(signed_in, stack, manifest):
+    """Arrivals (admissions, restorations) and departures (expulsions, graduations) of main
+    programs, month by month, add up in each school year to the manifest's events by type."""
+    page = signed_in("analyst")
+    charts = api.dashboard_charts(page, stack, api.dashboards(page, stack)[TRAJECTORIES])
+    got: Counter = Counter()
+    for r in api.rows(page, stack, charts["Прибытие и выбытие по месяцам (основные программы)"]):
+        got[(_school_year(r["month"]), "arrivals")] += r["arrivals"]
+        got[(_school_year(r["month"]), "departures")] += r["departures"]
+    kinds = {
+        "Зачисление": "arrivals",
+        "Восстановление": "arrivals",
+        "Отчисление": "departures",
+        "Выпуск": "departures",
+    }
+    want: Counter = Counter()
+    for m in manifest["movements"]:
+        if m["type"] in kinds and m["program"] != "ДОП":
+            want[(m["school_year"], kinds[m["type"]])] += m["count"]
+    assert +got == +want
+    assert len({month for month in got}) > 2
+
+
+def test_region_trajectories_match_the_manifest(signed_in, stack, manifest):
+    """The region analyst's dashboard: flows between organization types against the manifest's
+    organization-level flows mapped to types; cohort survival cell by cell against the
+    manifest's cohorts, with each share of its cohort."""
+    page = signed_in("analyst")
+    charts = api.dashboard_charts(page, stack, api.dashboards(page, stack)[REGION_TRAJECTORIES])
+    orgs = {o["org_id"]: ORG_TYPES[o["type"]] for o in manifest["organizations"]}
+    want: Counter = Counter()
+    for r in manifest["flows"]:
+        source = r["source"] if r["source"] in FLOW_NODES else orgs[r["source"]]
+        target = r["target"] if r["target"] in FLOW_NODES else orgs[r["target"]]
+        if source != target:
+            want[(r["school_year"], source, target)] += r["count"]
+    body = api.query_body(charts["Потоки обучающихся между типами организаций"])
+    body["queries"][0]["columns"] = ["academic_year", "source_id", "target_id"]
+    data = api.chart_data(page, stack, body)["result"][0]["data"]
+    got = Counter({(r["academic_year"], r["source_id"], r["target_id"]): r["students"]
+                   for r in data})  # fmt: skip
+    assert got == want
+    assert any(s not in FLOW_NODES and t not in FLOW_NODES for _, s, t in want)
+    (total,) = api.rows(page, stack, charts["Переходов между типами организаций"])
+    assert total["students"] == sum(want.values())
+
+    table = charts["Выживаемость когорт: где обучающиеся на 20 сентября"]
+    body = api.query_body(table)
+    body["queries"][0]["columns"] = [
+        "cohort_year", "entry_grade_level", "academic_year", "status", "grade_level"
+    ]  # fmt: skip
+    data = api.chart_data(page, stack, body)["result"][0]["data"]
+    got = Counter({(r["cohort_year"], r["entry_grade_level"], r["academic_year"], r["status"],
+                    r["grade_level"]): r["students"] for r in data})  # fmt: skip
+    want = Counter({(c["cohort_year"], c["entry_grade"], c["school_year"], c["status"],
+                     c["grade"]): c["count"] for c in manifest["cohorts"]})  # fmt: skip
+    assert got == want
+    sizes: Counter = Counter()
+    in_general: Counter = Counter()
+    for (cohort, grade, year, status, _), n in want.items():
+        sizes[(cohort, grade, year)] += n
+        if status == "general_education":
+            in_general[(cohort, grade, year)] += n
+    line = charts["Доля когорты в общем образовании по годам"]
+    body = api.query_body(line)
+    body["queries"][0]["columns"] = ["cohort_year", "entry_grade_level", "academic_year"]
+    data = api.chart_data(page, stack, body)["result"][0]["data"]
+    got_share = {(r["cohort_year"], r["entry_grade_level"], r["academic_year"]):
+                 Decimal(str(r["share_percent"])) for r in data}  # fmt: skip
+    assert got_share == {k: round(Decimal(100 * n) / sizes[k], 2) for k, n in in_general.items()}
+
+
+def test_region_only_dashboard_is_the_analysts_alone(signed_in, stack):
+    """Cohorts and type flows are region-wide counts: a department neither sees the dashboard
+    nor may query its datasets, whatever request it builds."""
+    analyst = signed_in("analyst")
+    charts = api.dashboard_charts(
+        analyst, stack, api.dashboards(analyst, stack)[REGION_TRAJECTORIES]
+    )
+    for login in (f"uo-{MUNICIPALITY}", f"director-{SCHOOL}"):
+        page = signed_in(login)
+        assert REGION_TRAJECTORIES not in api.dashboards(page, stack)
+        for name, form_data in charts.items():
+            if name == "Данные на":
+                continue
+            api.chart_data(page, stack, api.query_body(form_data), expect=403)
+
+
 # -- access ---------------------------------------------------------------------------------
 def _enrolment_total(page, stack, where=()) -> int:
     charts = api.dashboard_charts(page, stack, api.dashboards(page, stack)[ENROLMENT])
@@ -336,7 +440,7 @@ def test_municipal_user_sees_only_its_municipality(signed_in, stack, warehouse_o
             result = api.chart_data(page, stack, query)["result"][0]
             assert {r["municipality_id"] for r in result["data"]} == {MUNICIPALITY}, name
             checked += 1
-    assert checked == CHARTS - UNSCOPED_CHARTS
+    assert checked == CHARTS - REGION_ONLY_CHARTS - UNSCOPED_CHARTS
 
     sql = """
         select count(distinct e.student_id) filter (where o.municipality_id = %s),
