@@ -6,14 +6,18 @@ For each size (S = 10,000 students, M = 100,000, L = 1,000,000; two school years
 
 - **generate**: the sample region into `.local/bench/<size>/landing` when missing — seconds and
   peak RSS of the generator (kept beside the region, reported again on later runs);
-- **load**: `kontingent load` of every file except the last extract date into a scratch
+- **load**: `kontingent load` of every file except the last two extract dates into a scratch
   database `kontingent_bench_<size>` — seconds, rows, rows/s, peak RSS of the loader;
 - **build**: a full `kontingent dbt build`;
-- **incremental**: load the last extract date's files (one day's deltas), `dbt build` again —
-  seconds and share of the full build;
+- **incremental**: load the last but one extract date's files (one day's deltas), `dbt build`
+  again — seconds and share of the full build;
+- **checks**: the Great Expectations checks of the raw and the published layer (they also fill
+  the `dq` schema the data-quality dashboard reads);
 - **forms**: every form for the region and every municipality;
 - **dashboards**: p50 and p95 of every chart's query through Superset's chart data API with
-  caching off (`bench/dashboard_latency.py`; `KONTINGENT_BENCH_SKIP_DASHBOARDS=1` skips it).
+  caching off (`bench/dashboard_latency.py`; `KONTINGENT_BENCH_SKIP_DASHBOARDS=1` skips it);
+- **end to end**: `airflow dags test kontingent_daily` over the last extract date's files (load,
+  raw checks, dbt, marts checks, publication), with a throw-away Airflow metadata database.
 
 L measures the generator and the loader only. The marks-feed ratios against plain COPY and pandas
 come from `bench/load_benchmark.py`, run once at the end. Results go to
@@ -40,7 +44,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from kontingent import db  # noqa: E402
-from kontingent.settings import ROLE_OWNER, ROLE_PII, ROLE_READER, get_settings  # noqa: E402
+from kontingent.settings import (  # noqa: E402
+    ROLE_OWNER,
+    ROLE_PII,
+    ROLE_READER,
+    ROLE_REIDENTIFY,
+    get_settings,
+)
+from orchestration.local import isolated_env, latest_run  # noqa: E402
 
 SIZES = {"XS": 1_000, "S": 10_000, "M": 100_000, "L": 1_000_000}  # XS: a quick smoke run
 YEARS = 2
@@ -115,18 +126,22 @@ def region(size: str, work: Path) -> dict:
     return info | {"reused": False}
 
 
-def split_last_day(landing: Path, work: Path) -> tuple[Path, Path, str]:
-    """Symlink every extract into `initial/` except those of the last extract date (`delta/`)."""
+def split_last_days(landing: Path, work: Path) -> tuple[Path, Path, Path, str, str]:
+    """Symlink the extracts into three folders: `initial/` (every extract date but the last two),
+    `delta/` (the last but one: the incremental build's day) and `e2e/` (the last: the day the
+    DAG runs end to end)."""
     files = sorted(p for p in landing.iterdir() if not p.name.startswith("_"))
-    last = max(p.stem.rsplit("_", 1)[1] for p in files)
-    initial, delta = work / "initial", work / "delta"
-    for d in (initial, delta):
+    dates = sorted({p.stem.rsplit("_", 1)[1] for p in files})
+    delta_day, e2e_day = dates[-2], dates[-1]
+    folders = {name: work / name for name in ("initial", "delta", "e2e")}
+    for d in folders.values():
         shutil.rmtree(d, ignore_errors=True)
         d.mkdir()
     for p in files:
-        target = delta if p.stem.endswith(last) else initial
-        (target / p.name).symlink_to(p)
-    return initial, delta, last
+        day = p.stem.rsplit("_", 1)[1]
+        target = "e2e" if day == e2e_day else "delta" if day == delta_day else "initial"
+        (folders[target] / p.name).symlink_to(p)
+    return folders["initial"], folders["delta"], folders["e2e"], delta_day, e2e_day
 
 
 def load_summary(out: str) -> dict:
@@ -168,14 +183,14 @@ def bench_size(size: str) -> dict:
     work.mkdir(parents=True, exist_ok=True)
     result: dict = {"students": SIZES[size], "years": YEARS}
     result["generate"] = region(size, work)
-    initial, delta, last = split_last_day(work / "landing", work)
+    initial, delta, e2e, last, e2e_day = split_last_days(work / "landing", work)
 
     admin = settings.local_url(ROLE_OWNER, "postgres")
     name = f"kontingent_bench_{size.lower()}"
     db.drop_database(admin, name)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
-        db.secure_database(conn, name, (ROLE_READER, ROLE_PII))
+        db.secure_database(conn, name, (ROLE_READER, ROLE_PII, ROLE_REIDENTIFY))
     url = settings.local_url(ROLE_OWNER, name)
     with psycopg.connect(url) as conn:
         db.prepare_warehouse(conn)
@@ -184,6 +199,7 @@ def bench_size(size: str) -> dict:
         "WAREHOUSE_URL": url,
         "WAREHOUSE_READER_URL": settings.local_url(ROLE_READER, name),
         "WAREHOUSE_PII_URL": settings.local_url(ROLE_PII, name),
+        "WAREHOUSE_REIDENTIFY_URL": settings.local_url(ROLE_REIDENTIFY, name),
         "DBT_TARGET_PATH": str(work / "dbt-target"),
     }
     try:
@@ -208,16 +224,74 @@ def bench_size(size: str) -> dict:
             "seconds": round(incremental, 1),
             "share_of_full": round(incremental / full, 3),
         }
+        print(f"[{size}] quality checks of the raw and published layers ...", flush=True)
+        raw_checks, _, _ = measure([*KONTINGENT, "check", "raw"], env)
+        marts_checks, _, _ = measure([*KONTINGENT, "check", "marts"], env)
+        result["checks"] = {
+            "raw_seconds": round(raw_checks, 1),
+            "marts_seconds": round(marts_checks, 1),
+        }
         print(f"[{size}] forms ...", flush=True)
         result["forms"] = forms_time(env["WAREHOUSE_READER_URL"])
         if os.environ.get("KONTINGENT_BENCH_SKIP_DASHBOARDS") != "1":
             print(f"[{size}] dashboards: every chart through the chart data API ...", flush=True)
             from bench.dashboard_latency import measure as dashboard_latency
 
-            result["dashboards"] = dashboard_latency(env["WAREHOUSE_READER_URL"], work)
+            result["dashboards"] = dashboard_latency(
+                {k: v for k, v in env.items() if k.startswith("WAREHOUSE_")}, work
+            )
+        print(f"[{size}] end to end: kontingent_daily in Airflow for {e2e_day} ...", flush=True)
+        result["end_to_end"] = end_to_end(size, work, url, e2e) | {"extract_date": e2e_day}
     finally:
         db.drop_database(admin, name)
     return result
+
+
+def end_to_end(size: str, work: Path, url: str, landing: Path) -> dict:
+    """`airflow dags test kontingent_daily` over one day's files (load, raw checks, dbt, marts
+    checks, publication) on the benchmark warehouse, with a throw-away metadata database."""
+    settings = get_settings()
+    admin = settings.local_url(ROLE_OWNER, "postgres")
+    name = f"kontingent_bench_airflow_{size.lower()}"
+    home = work / "airflow"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    db.drop_database(admin, name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+        db.secure_database(conn, name, ())
+    metadata = settings.local_url(ROLE_OWNER, name)
+    env = isolated_env(home, metadata, home / "dbt" / "manifest.json")
+    env.update(AIRFLOW_CONN_KONTINGENT_WAREHOUSE=url, KONTINGENT_LANDING=str(landing))
+    airflow = str(Path(sys.executable).parent / "airflow")
+    try:
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from orchestration.dbt import write_manifest as w; "
+                f"w(__import__('pathlib').Path({env['KONTINGENT_DBT_MANIFEST']!r}))",
+            ],
+            env=env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [airflow, "db", "migrate"], env=env, cwd=home, check=True, capture_output=True
+        )
+        seconds, rss, out = measure([airflow, "dags", "test", "kontingent_daily"], env)
+        run = latest_run(url) or {}
+    finally:
+        db.drop_database(admin, name)
+    if run.get("status") != "success":
+        raise SystemExit(f"kontingent_daily did not succeed: {run.get('status')}\n{out[-3000:]}")
+    return {
+        "seconds": round(seconds, 1),
+        "peak_rss_mib": rss,
+        "files_loaded": run.get("files_loaded"),
+        "rows_loaded": run.get("rows_loaded"),
+    }
 
 
 def load_ratios() -> dict:
@@ -253,6 +327,35 @@ def machine() -> dict:
     }
 
 
+def targets_table(res: dict) -> list[str]:
+    """Each figure that has a target, per size, next to it (the marks-feed ratios are printed
+    with theirs in the load report)."""
+    sizes = list(res["sizes"])
+
+    def row(label: str, target: str, value) -> str:
+        cells = []
+        for size in sizes:
+            try:
+                cells.append(str(value(res["sizes"][size])))
+            except (KeyError, TypeError):
+                cells.append("–")
+        return f"| {label} | {' | '.join(cells)} | {target} |"
+
+    return [
+        "| figure | " + " | ".join(sizes) + " | target |",
+        "|---|" + "---|" * len(sizes) + "---|",
+        row("generator peak RSS, MiB", "≤ 300, flat", lambda r: r["generate"]["peak_rss_mib"]),
+        row("loader peak RSS, MiB", "≤ 300, flat", lambda r: r["load"]["peak_rss_mib"]),
+        row(
+            "incremental build, share of the full build",
+            "< 0.05",
+            lambda r: r["incremental"]["share_of_full"],
+        ),
+        row("chart queries p95, ms", "≤ 500", lambda r: r["dashboards"]["p95_ms"]),
+        row("build time exponent S → M", "≈ 1", lambda r: res["build_exponent"]),
+    ]
+
+
 def markdown(res: dict) -> str:
     lines = [
         f"# Benchmark {res['started']}",
@@ -285,8 +388,25 @@ def markdown(res: dict) -> str:
                 + ", ".join(f"{k} {v}" for k, v in dash["slowest_median_ms"].items())
                 + ".",
             ]
+    for size, r in res["sizes"].items():
+        if "checks" in r:
+            c = r["checks"]
+            lines += [
+                "",
+                f"Quality checks at {size}: raw layer {c['raw_seconds']} s, "
+                f"published layer {c['marts_seconds']} s.",
+            ]
+        if "end_to_end" in r:
+            e = r["end_to_end"]
+            lines += [
+                "",
+                f"End to end at {size}: `airflow dags test kontingent_daily` for one day's files "
+                f"({e['extract_date']}: {e['files_loaded']} files, {e['rows_loaded']:,} rows; "
+                f"load, checks, dbt, publication) {e['seconds']} s.",
+            ]
     if "build_exponent" in res:
         lines += ["", f"Full build time grows as size^{res['build_exponent']} from S to M."]
+    lines += ["", *targets_table(res)]
     if "load_ratios" in res:
         lines += ["", "Marks feed, one run:", "", "```", res["load_ratios"]["report"], "```"]
     return "\n".join(lines) + "\n"

@@ -62,6 +62,32 @@ def airflow_env(home: Path | None = None) -> dict[str, str]:
     return env
 
 
+def isolated_env(home: Path, metadata_url: str, manifest: Path) -> dict[str, str]:
+    """The environment of an Airflow with a home and a metadata database of its own (tests,
+    benchmarks): none of the caller's Airflow, warehouse, dbt or landing settings pass through,
+    so the caller names the warehouse (`AIRFLOW_CONN_KONTINGENT_WAREHOUSE`) and the landing
+    folder itself."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AIRFLOW", "WAREHOUSE_", "DBT_")) and k != "KONTINGENT_LANDING"
+    }
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT_ROOT / "dags"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=metadata_url.replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        ),
+        KONTINGENT_DBT_MANIFEST=str(manifest),
+        PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        SUPERSET_HOME=str(home / "superset"),
+        KONTINGENT_RUN_WAIT_SECONDS="0",
+    )
+    return env
+
+
 def api_env(port: int) -> dict[str, str]:
     """The web UI and API on the loopback interface only, and where tasks reach it."""
     return {

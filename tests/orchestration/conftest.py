@@ -4,7 +4,6 @@ DAGs render from, and a small generated region."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -69,25 +68,9 @@ def drop_database(name: str) -> None:
 
 
 def base_env(home: Path, metadata_url: str, manifest: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AIRFLOW", "WAREHOUSE_", "DBT_")) and k != "KONTINGENT_LANDING"
-    }
-    env.update(
-        AIRFLOW_HOME=str(home),
-        AIRFLOW__CORE__DAGS_FOLDER=str(DAGS),
-        AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=metadata_url.replace(
-            "postgresql://", "postgresql+psycopg://", 1
-        ),
-        KONTINGENT_DBT_MANIFEST=str(manifest),
-        PATH=f"{VENV_BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-        SUPERSET_HOME=str(home / "superset"),
-        KONTINGENT_RUN_WAIT_SECONDS="0",
-    )
-    return env
+    from orchestration.local import isolated_env
+
+    return isolated_env(home, metadata_url, manifest)
 
 
 @pytest.fixture(scope="session")
