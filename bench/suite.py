@@ -51,7 +51,7 @@ from kontingent.settings import (  # noqa: E402
     ROLE_REIDENTIFY,
     get_settings,
 )
-from orchestration.local import isolated_env, latest_run  # noqa: E402
+from orchestration.local import isolated_env, latest_run, prepare  # noqa: E402
 
 SIZES = {"XS": 1_000, "S": 10_000, "M": 100_000, "L": 1_000_000}  # XS: a quick smoke run
 YEARS = 2
@@ -177,6 +177,18 @@ def forms_time(reader_url: str) -> dict:
     return {"forms": built, "seconds": round(time.perf_counter() - start, 1)}
 
 
+def scratch_database(name: str, readers: tuple[str, ...]) -> str:
+    """A new empty database `name` (an older one of that name is dropped) that only the owner
+    and `readers` may connect to; the owner's URL."""
+    settings = get_settings()
+    admin = settings.local_url(ROLE_OWNER, "postgres")
+    db.drop_database(admin, name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+        db.secure_database(conn, name, readers)
+    return settings.local_url(ROLE_OWNER, name)
+
+
 def bench_size(size: str) -> dict:
     settings = get_settings()
     work = ROOT / ".local" / "bench" / size
@@ -187,11 +199,7 @@ def bench_size(size: str) -> dict:
 
     admin = settings.local_url(ROLE_OWNER, "postgres")
     name = f"kontingent_bench_{size.lower()}"
-    db.drop_database(admin, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-        db.secure_database(conn, name, (ROLE_READER, ROLE_PII, ROLE_REIDENTIFY))
-    url = settings.local_url(ROLE_OWNER, name)
+    url = scratch_database(name, (ROLE_READER, ROLE_PII, ROLE_REIDENTIFY))
     with psycopg.connect(url) as conn:
         db.prepare_warehouse(conn)
     env = {
@@ -256,30 +264,12 @@ def end_to_end(size: str, work: Path, url: str, landing: Path) -> dict:
     home = work / "airflow"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    db.drop_database(admin, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-        db.secure_database(conn, name, ())
-    metadata = settings.local_url(ROLE_OWNER, name)
+    metadata = scratch_database(name, ())
     env = isolated_env(home, metadata, home / "dbt" / "manifest.json")
     env.update(AIRFLOW_CONN_KONTINGENT_WAREHOUSE=url, KONTINGENT_LANDING=str(landing))
     airflow = str(Path(sys.executable).parent / "airflow")
     try:
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "from orchestration.dbt import write_manifest as w; "
-                f"w(__import__('pathlib').Path({env['KONTINGENT_DBT_MANIFEST']!r}))",
-            ],
-            env=env,
-            cwd=ROOT,
-            check=True,
-            capture_output=True,
-        )
-        subprocess.run(
-            [airflow, "db", "migrate"], env=env, cwd=home, check=True, capture_output=True
-        )
+        prepare(env)  # the dbt manifest the DAG renders from, the migrated metadata database
         seconds, rss, out = measure([airflow, "dags", "test", "kontingent_daily"], env)
         run = latest_run(url) or {}
     finally:
@@ -388,7 +378,6 @@ def markdown(res: dict) -> str:
                 + ", ".join(f"{k} {v}" for k, v in dash["slowest_median_ms"].items())
                 + ".",
             ]
-    for size, r in res["sizes"].items():
         if "checks" in r:
             c = r["checks"]
             lines += [
