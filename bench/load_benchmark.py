@@ -198,12 +198,7 @@ def main() -> None:
     settings = get_settings()
     admin = settings.local_url(ROLE_OWNER, "postgres")
     name = "kontingent_bench"
-    db.drop_database(admin, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"create database {name}")
-    url = settings.local_url(ROLE_OWNER, name)
-    with psycopg.connect(url) as conn:
-        db.prepare_warehouse(conn)
+    url = db.scratch_database(settings, name, warehouse=True)
     orgs = 400
     try:
         with tempfile.TemporaryDirectory() as tmp:

@@ -177,18 +177,6 @@ def forms_time(reader_url: str) -> dict:
     return {"forms": built, "seconds": round(time.perf_counter() - start, 1)}
 
 
-def scratch_database(name: str, readers: tuple[str, ...]) -> str:
-    """A new empty database `name` (an older one of that name is dropped) that only the owner
-    and `readers` may connect to; the owner's URL."""
-    settings = get_settings()
-    admin = settings.local_url(ROLE_OWNER, "postgres")
-    db.drop_database(admin, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-        db.secure_database(conn, name, readers)
-    return settings.local_url(ROLE_OWNER, name)
-
-
 def bench_size(size: str) -> dict:
     settings = get_settings()
     work = ROOT / ".local" / "bench" / size
@@ -199,9 +187,9 @@ def bench_size(size: str) -> dict:
 
     admin = settings.local_url(ROLE_OWNER, "postgres")
     name = f"kontingent_bench_{size.lower()}"
-    url = scratch_database(name, (ROLE_READER, ROLE_PII, ROLE_REIDENTIFY))
-    with psycopg.connect(url) as conn:
-        db.prepare_warehouse(conn)
+    url = db.scratch_database(
+        settings, name, (ROLE_READER, ROLE_PII, ROLE_REIDENTIFY), warehouse=True
+    )
     env = {
         **os.environ,
         "WAREHOUSE_URL": url,
@@ -264,7 +252,7 @@ def end_to_end(size: str, work: Path, url: str, landing: Path) -> dict:
     home = work / "airflow"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
-    metadata = scratch_database(name, ())
+    metadata = db.scratch_database(settings, name)
     env = isolated_env(home, metadata, home / "dbt" / "manifest.json")
     env.update(AIRFLOW_CONN_KONTINGENT_WAREHOUSE=url, KONTINGENT_LANDING=str(landing))
     airflow = str(Path(sys.executable).parent / "airflow")

@@ -275,6 +275,30 @@ def drop_database(admin_url: str, name: str, attempts: int = 20) -> None:
                 time.sleep(0.5)
 
 
+def scratch_database(
+    settings: Settings,
+    name: str,
+    readers: tuple[str, ...] = (),
+    warehouse: bool = False,
+) -> str:
+    """A new database `name` on the project's own cluster (an older one of that name is dropped
+    first) that only the owner and `readers` may connect to; with `warehouse`, prepared as a
+    warehouse (schemas, grants, each stage's tables). For tests, benchmarks and previews.
+    Returns the owner's URL."""
+    if not _SAFE_NAME.match(name):
+        raise ValueError(f"not a safe database name: {name!r}")
+    admin = settings.local_url(ROLE_OWNER, "postgres")
+    drop_database(admin, name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        secure_database(conn, name, readers)
+    url = settings.local_url(ROLE_OWNER, name)
+    if warehouse:
+        with psycopg.connect(url) as conn:
+            prepare_warehouse(conn)
+    return url
+
+
 def with_database(url: str, database: str) -> str:
     """The same server and credentials, another database."""
     parts = urlsplit(url)

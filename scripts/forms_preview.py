@@ -42,13 +42,7 @@ SCRATCH_DB = "kt_forms_preview"
 def _scratch_warehouse(landing: Path) -> str:
     """Load `landing` into a fresh database of its own and build it; return its reader URL."""
     settings = get_settings()
-    admin = settings.local_url(ROLE_OWNER, "postgres")
-    db.drop_database(admin, SCRATCH_DB)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{SCRATCH_DB}"')
-        db.secure_database(conn, SCRATCH_DB, (ROLE_READER, ROLE_PII))
-    with psycopg.connect(settings.local_url(ROLE_OWNER, SCRATCH_DB)) as conn:
-        db.prepare_warehouse(conn)
+    db.scratch_database(settings, SCRATCH_DB, (ROLE_READER, ROLE_PII), warehouse=True)
     work = Path(tempfile.mkdtemp(prefix="forms-preview-"))
     env = {
         **os.environ,

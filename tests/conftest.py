@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from kontingent import cluster, db
@@ -51,15 +50,9 @@ def warehouse_template(pg_cluster) -> Iterator[str]:
     """A prepared warehouse database (schemas, grants, stage tables) to copy from."""
     settings = get_settings()
     name = f"{TEMPLATE_PREFIX}_{os.getpid()}"
-    admin = settings.local_url(ROLE_OWNER, "postgres")
-    db.drop_database(admin, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-        db.secure_database(conn, name, (ROLE_READER, ROLE_PII))
-    with psycopg.connect(settings.local_url(ROLE_OWNER, name)) as conn:
-        db.prepare_warehouse(conn)
+    db.scratch_database(settings, name, (ROLE_READER, ROLE_PII), warehouse=True)
     yield name
-    db.drop_database(admin, name)
+    db.drop_database(settings.local_url(ROLE_OWNER, "postgres"), name)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from kontingent import db
@@ -47,20 +46,8 @@ class AirflowEnv:
 
 
 def new_database(name: str, warehouse: bool) -> str:
-    settings = get_settings()
-    admin = settings.local_url(ROLE_OWNER, "postgres")
-    db.drop_database(admin, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-        if warehouse:
-            db.secure_database(conn, name, (ROLE_READER, ROLE_PII))
-        else:
-            db.secure_database(conn, name, ())
-    url = settings.local_url(ROLE_OWNER, name)
-    if warehouse:
-        with psycopg.connect(url) as conn:
-            db.prepare_warehouse(conn)
-    return url
+    readers = (ROLE_READER, ROLE_PII) if warehouse else ()
+    return db.scratch_database(get_settings(), name, readers, warehouse=warehouse)
 
 
 def drop_database(name: str) -> None:
