@@ -292,6 +292,9 @@ def _load_log_checks(feed_modes: dict[str, str]) -> list[Check]:
     return checks
 
 
+# orphans through outer joins, not `not exists (...) or not exists (...)`: with the `or`
+# PostgreSQL cannot anti-join and scans the students' history once per movement (no SQL
+# comments inside: the query is wrapped by Great Expectations)
 _EFFECTIVE_MOVEMENTS = """
     with newest as (
         select distinct on (movements.event_id) movements.*
@@ -304,17 +307,20 @@ _EFFECTIVE_MOVEMENTS = """
     effective as (
         select * from newest where not coalesce(is_deleted, false)
     ),
+    known_students as (
+        select distinct student_key from raw.students
+    ),
+    known_organizations as (
+        select distinct organization_id from raw.organizations
+    ),
     orphans as (
         select effective.event_id, effective.extract_date
         from effective
-        where not exists (
-                select 1 from raw.students as students
-                where students.student_key = effective.student_key
-            )
-            or not exists (
-                select 1 from raw.organizations as organizations
-                where organizations.organization_id = effective.organization_id
-            )
+        left join known_students
+            on known_students.student_key = effective.student_key
+        left join known_organizations
+            on known_organizations.organization_id = effective.organization_id
+        where known_students.student_key is null or known_organizations.organization_id is null
     )
 """
 
