@@ -50,12 +50,17 @@ enrolments as (
 ),
 
 ages as (
+    -- the age of each child counted (one index lookup each in the restricted zone)
     select
-        years.report_year,
-        known.student_key as student_id,
-        known.age
-    from years
-    cross join lateral pii.ages_on(make_date(years.report_year + 1, 1, 1)) as known
+        report_year,
+        student_id,
+        pii.age_on(student_id, make_date(report_year + 1, 1, 1)) as age
+    from (
+        select distinct
+            report_year,
+            student_id
+        from enrolments
+    ) as counted
 ),
 
 pairs as (

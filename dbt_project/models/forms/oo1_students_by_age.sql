@@ -1,7 +1,8 @@
 -- ОО-1, section 2: students of general education on the count date (20 September) by age in
 -- full years on 1 January of the following year, grade level and sex. Ages come from
--- `pii.ages_on`, which returns the age only, never the birth date; a student without a known
--- birth date has age null. Grain: count date × level × territory × age × grade level × sex.
+-- `pii.age_on`, which returns the age only, never the birth date, for the students counted
+-- (one index lookup each, not a pass over every version of every student); a student without
+-- a known birth date has age null. Grain: count date × level × territory × age × grade level × sex.
 with
 
 enrolled as (
@@ -16,19 +17,19 @@ students as (
     select * from {{ ref('dim_student') }}
 ),
 
-count_dates as (
-    select distinct count_date from enrolled
+counted as (
+    select distinct
+        count_date,
+        student_id
+    from enrolled
 ),
 
 ages as (
     select
-        count_dates.count_date,
-        known.student_key as student_id,
-        known.age
-    from count_dates
-    cross join lateral pii.ages_on(
-        make_date(extract(year from count_dates.count_date)::int + 1, 1, 1)
-    ) as known
+        count_date,
+        student_id,
+        pii.age_on(student_id, make_date(extract(year from count_date)::int + 1, 1, 1)) as age
+    from counted
 ),
 
 pairs as (

@@ -1,3 +1,8 @@
+-- A table, not a view as the rest of staging: the newest-version pass over the whole history
+-- runs once per build instead of once for each reader (the final-marks models and the tests
+-- of this grain).
+{{ config(materialized='table', indexes=[{'columns': ['final_mark_id']}]) }}
+
 -- One row per final mark key (student × organization × school year × period × subject): the
 -- newest record wins.
 with

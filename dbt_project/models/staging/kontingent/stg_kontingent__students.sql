@@ -1,3 +1,7 @@
+-- A table, not a view as the rest of staging: the newest-version pass over the whole history
+-- runs once per build instead of once for each reader (`dim_student` and the tests of this grain).
+{{ config(materialized='table', indexes=[{'columns': ['student_id']}]) }}
+
 -- One row per student (pseudonymous key): the newest version from the snapshots, with the
 -- non-identifying attributes analysis needs. Names, SNILS and birth dates stay in `pii`.
 with
