@@ -65,9 +65,16 @@ FORM_DATES = {
 KONTINGENT = [sys.executable, "-m", "kontingent.cli"]
 
 
-def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+last_exit_code = [0]
+
+
+def measure(
+    argv: list[str], env: dict[str, str] | None = None, failure_ends_run: bool = True
+) -> tuple[float, int, str]:
     """Run `argv` under a small wrapper process so its peak RSS is its own, not the maximum over
-    every earlier child of this suite."""
+    every earlier child of this suite. A failure ends the run, unless `failure_ends_run` is
+    false (a step whose failure is itself a finding): then the output is returned as usual and
+    the caller reads the exit code from `last_exit_code`."""
     wrapper = (
         "import resource, subprocess, sys, time, json\n"
         "t = time.perf_counter()\n"
@@ -89,7 +96,10 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[float, 
         res = json.loads(proc.stdout)
     except json.JSONDecodeError:
         raise SystemExit(f"{' '.join(argv[2:5])} crashed:\n{proc.stderr[-3000:]}") from None
-    if res["rc"] != 0:
+    last_exit_code[0] = res["rc"]
+    if res["rc"] != 0 and not failure_ends_run:
+        sys.stderr.write(f"{' '.join(argv[2:5])} failed ({res['rc']}):\n{proc.stderr[-3000:]}\n")
+    elif res["rc"] != 0:
         raise SystemExit(f"{' '.join(argv[2:5])} failed ({res['rc']}):\n{proc.stderr[-3000:]}")
     return res["s"], res["rss"], res["out"]
 
@@ -221,12 +231,11 @@ def bench_size(size: str) -> dict:
             "share_of_full": round(incremental / full, 3),
         }
         print(f"[{size}] quality checks of the raw and published layers ...", flush=True)
-        raw_checks, _, _ = measure([*KONTINGENT, "check", "raw"], env)
-        marts_checks, _, _ = measure([*KONTINGENT, "check", "marts"], env)
-        result["checks"] = {
-            "raw_seconds": round(raw_checks, 1),
-            "marts_seconds": round(marts_checks, 1),
-        }
+        result["checks"] = {}
+        for layer in ("raw", "marts"):
+            seconds, _, _ = measure([*KONTINGENT, "check", layer], env, failure_ends_run=False)
+            result["checks"][f"{layer}_seconds"] = round(seconds, 1)
+            result["checks"][f"{layer}_passed"] = last_exit_code[0] == 0
         print(f"[{size}] forms ...", flush=True)
         result["forms"] = forms_time(env["WAREHOUSE_READER_URL"])
         if os.environ.get("KONTINGENT_BENCH_SKIP_DASHBOARDS") != "1":
@@ -368,10 +377,14 @@ def markdown(res: dict) -> str:
             ]
         if "checks" in r:
             c = r["checks"]
+            failed = {
+                layer: "" if c.get(f"{layer}_passed", True) else " (a blocking check failed)"
+                for layer in ("raw", "marts")
+            }
             lines += [
                 "",
-                f"Quality checks at {size}: raw layer {c['raw_seconds']} s, "
-                f"published layer {c['marts_seconds']} s.",
+                f"Quality checks at {size}: raw layer {c['raw_seconds']} s{failed['raw']}, "
+                f"published layer {c['marts_seconds']} s{failed['marts']}.",
             ]
         if "end_to_end" in r:
             e = r["end_to_end"]
