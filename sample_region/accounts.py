@@ -38,7 +38,7 @@ def linked_targets(students: int) -> dict[str, int]:
     return {role: round(n * students / BASE_STUDENTS) for role, n in SEED_TABLE}
 
 
-@dataclass
+@dataclass(slots=True)
 class Account:
     account_id: str
     role: str
@@ -180,14 +180,16 @@ def iso(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S+03:00")
 
 
-def account_records(accounts: list[Account], days: list[date], seed: int) -> dict[int, list[str]]:
-    """JSON lines per extract index: each account at creation, at linking, and at a few
-    later logins; one record per account per file (the day's last state)."""
+def account_sends(
+    accounts: list[Account], days: list[date], seed: int
+) -> dict[int, list[tuple[Account, datetime | None]]]:
+    """The records to send per extract index: each account at creation, at linking, and at a
+    few later logins, as (account, last login so far); one record per account per file."""
     import bisect
 
     rng = random.Random(f"{seed}:account-sends")
     last = len(days) - 1
-    per_day: dict[int, dict[str, str]] = {}
+    per_day: dict[int, list[tuple[Account, datetime | None]]] = {}
 
     def idx_of(t: datetime) -> int:
         if t.date() < days[0]:
@@ -203,25 +205,42 @@ def account_records(accounts: list[Account], days: list[date], seed: int) -> dic
                 sends.add(rng.randint(idx_of(acc.linked), last))
         login: datetime | None = None
         for i in sorted(sends):
-            day_end = datetime.combine(days[i], datetime.max.time()).replace(microsecond=0)
-            linked = acc.linked is not None and acc.linked <= day_end
-            if linked:
-                lo = max(acc.linked, login) if login else acc.linked  # type: ignore[type-var]
+            day_end = _day_end(days[i])
+            if acc.linked is not None and acc.linked <= day_end:
+                lo = max(acc.linked, login) if login else acc.linked
                 span = max(1, int((day_end - lo).total_seconds()))
                 login = lo + timedelta(seconds=rng.randrange(span))
-            record = {
-                "account_id": acc.account_id,
-                "esia_oid": acc.esia_oid if linked else None,
-                "role": acc.role,
-                "org_id": acc.org_id,
-                "oktmo": acc.oktmo,
-                "esia_linked_at": iso(acc.linked) if linked else None,  # type: ignore[arg-type]
-                "last_login_at": iso(login) if linked and login else None,
-                "trust_level": acc.trust if linked else None,
-            }
-            per_day.setdefault(i, {})[acc.account_id] = json.dumps(record, ensure_ascii=False)
+            per_day.setdefault(i, []).append((acc, login))
             acc.sends.append(i)
-    return {i: list(v.values()) for i, v in sorted(per_day.items())}
+    return dict(sorted(per_day.items()))
+
+
+def _day_end(d: date) -> datetime:
+    return datetime.combine(d, datetime.max.time()).replace(microsecond=0)
+
+
+def account_line(acc: Account, d: date, login: datetime | None) -> str:
+    """The JSON line of an account as sent on extract day `d` (the day's last state)."""
+    linked = acc.linked is not None and acc.linked <= _day_end(d)
+    record = {
+        "account_id": acc.account_id,
+        "esia_oid": acc.esia_oid if linked else None,
+        "role": acc.role,
+        "org_id": acc.org_id,
+        "oktmo": acc.oktmo,
+        "esia_linked_at": iso(acc.linked) if linked else None,  # type: ignore[arg-type]
+        "last_login_at": iso(login) if linked and login else None,
+        "trust_level": acc.trust if linked else None,
+    }
+    return json.dumps(record, ensure_ascii=False)
+
+
+def account_records(accounts: list[Account], days: list[date], seed: int) -> dict[int, list[str]]:
+    """JSON lines per extract index (see account_sends)."""
+    return {
+        i: [account_line(acc, days[i], login) for acc, login in sends]
+        for i, sends in account_sends(accounts, days, seed).items()
+    }
 
 
 def summary(accounts: list[Account], last_extract: date) -> dict[str, object]:

@@ -259,11 +259,14 @@ class Injector:
                 self._defect(name, i + 2, kind, feed)
         return out
 
-    def after_write(self, landing: Landing, feed: str, name: str, d: date, data: bytes) -> None:
+    def after_write(self, landing: Landing, feed: str, name: str, d: date) -> None:
         """Whole-file defects, once, beside the first movements file after the first day."""
         if feed != "movements" or not any(k in self.must for k in EXTRA_FILE_KINDS):
             return
-        if self.truncated_last or not data:
+        if self.truncated_last:
+            return
+        data = (landing.out / name).read_bytes()
+        if not data:
             return
         if "duplicate_file" in self.must:
             copy = file_name(feed, d, 98, "csv")

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import random
 import re
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +90,10 @@ def generate_region(
         students, _org_refs(region), [m.oktmo for m in region.munis], seed,
         region.first_extract, region.last_extract,
     )  # fmt: skip
-    account_lines = acc.account_records(accounts, region.extract_days, seed)
+    account_sends = acc.account_sends(accounts, region.extract_days, seed)
     injector = Injector(dirty, seed) if dirty > 0 else None
     landing = Landing(out, injector)
-    _write_days(region, journal, account_lines, landing, seed)
+    _write_days(region, journal, account_sends, landing, seed)
     arguments = _arguments(
         students=students, years=years, seed=seed, dirty=dirty,
         marks_per_year=marks_per_year, until=until,
@@ -157,7 +158,7 @@ def _student_line(st: Student, d: date, style: Style) -> str:
     )
 
 
-def _event_line(ev: Event, overrides: dict[str, object], style: Style) -> str:
+def _event_line(ev: Event, overrides: Mapping[str, object], style: Style) -> str:
     def get(name: str) -> Any:
         return overrides.get(name, getattr(ev, name))
 
@@ -172,18 +173,18 @@ def _event_line(ev: Event, overrides: dict[str, object], style: Style) -> str:
 def _write_days(
     region: Region,
     journal: Journal,
-    account_lines: dict[int, list[str]],
+    account_sends: dict[int, list[tuple[acc.Account, datetime | None]]],
     landing: Landing,
     seed: int,
 ) -> None:
     rng = random.Random(f"{seed}:styles")
     days = region.extract_days
     snapshots = set(region.snapshot_idx)
-    by_idx: dict[int, list[tuple[Event, dict[str, object]]]] = {}
+    by_idx: dict[int, list[Event]] = {}  # the events sent on each extract day
     for st in region.students:
         for ev in st.events:
-            for i, overrides in ev.versions:
-                by_idx.setdefault(i, []).append((ev, overrides))
+            for i, _ in ev.versions:
+                by_idx.setdefault(i, []).append(ev)
     registry = sorted(region.students, key=lambda s: (s.registry, s.idx))
     known = 0
     cache: dict[int, tuple[bool, str, str]] = {}
@@ -204,35 +205,34 @@ def _write_days(
             while known < len(registry) and registry[known].registry <= idx:
                 known += 1
             s = style()
-            lines = []
+            out = landing.csv_batch("students", d, s)
             for st in registry[:known]:
                 res = st.residence_on(d)
                 hit = cache.get(st.idx)
                 if hit is None or hit[0] != s.iso_dates or hit[1] != res:
                     hit = (s.iso_dates, res, _student_line(st, d, s))
                     cache[st.idx] = hit
-                lines.append(hit[2])
-            landing.csv("students", d, lines, s)
+                out.add(hit[2])
+            out.close()
         batch = by_idx.pop(idx, [])
         if batch:
-            batch.sort(key=lambda eo: (eo[0].date, eo[0].student.idx, eo[0].eid))
+            batch.sort(key=lambda ev: (ev.date, ev.student.idx, ev.eid))
             s = style()
-            lines = []
-            tags: dict[int, str] = {}
-            for ev, overrides in batch:
-                if ev.defect and not overrides:
-                    tags[len(lines)] = ev.defect
-                lines.append(_event_line(ev, overrides, s))
-            landing.csv("movements", d, lines, s, tags)
+            out = landing.csv_batch("movements", d, s)
+            for ev in batch:
+                overrides = next(o for i, o in ev.versions if i == idx)
+                out.add(_event_line(ev, overrides, s), ev.defect if not overrides else "")
+            out.close()
         s = style()
-        lines = journal.marks(idx, d, s.date, s.seconds)
-        if lines:
-            landing.csv("marks", d, lines, s)
+        out = landing.csv_batch("marks", d, s, always=False)
+        for lines in journal.marks(idx, d, s.date, s.seconds):
+            out.extend(lines)
+        out.close()
         s = style(True)
-        lines = journal.final_marks(idx, d, s.date)
-        if lines:
-            if s.quote_all:
-                lines = [s.join(line.split(";")) for line in lines]
-            landing.csv("final_marks", d, lines, s)
-        if idx in account_lines:
-            landing.jsonl("accounts", d, account_lines[idx])
+        out = landing.csv_batch("final_marks", d, s, always=False)
+        for lines in journal.final_marks(idx, d, s.date):
+            out.extend([s.join(line.split(";")) for line in lines] if s.quote_all else lines)
+        out.close()
+        sends = account_sends.pop(idx, None)
+        if sends:
+            landing.jsonl("accounts", d, (acc.account_line(a, d, login) for a, login in sends))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta
 
 from sample_region.calendar import SchoolYear, school_year_of, year_label
@@ -51,6 +51,7 @@ LEVELS = 61  # table levels: mean 2.00 … 5.00 in steps of 0.05
 TABLE = 200  # entries per level table
 DIFFICULTY = (-0.15, 0.0, 0.4)
 NOMINAL_LESSON_DAYS = 165
+CHUNK = 2000  # lines handed to the writer at a time
 
 
 def subjects_for(grade: int) -> tuple[tuple[str, int, int], ...]:
@@ -84,12 +85,16 @@ def _level_table(mean: float) -> list[tuple[str, int]]:
 TABLES = [_level_table(2.0 + 0.05 * i) for i in range(LEVELS)]
 
 
+_TABLES_FOR: dict[tuple[int, ...], tuple[list[tuple[str, int]], ...]] = {}
+
+
 def _tables_for(level: float) -> tuple[list[tuple[str, int]], ...]:
-    out = []
-    for diff in DIFFICULTY:
-        i = round((level + diff - 2.0) / 0.05)
-        out.append(TABLES[min(LEVELS - 1, max(0, i))])
-    return tuple(out)
+    """The level tables of a pupil by difficulty group (one tuple for pupils of equal levels)."""
+    key = tuple(min(LEVELS - 1, max(0, round((level + diff - 2.0) / 0.05))) for diff in DIFFICULTY)
+    tables = _TABLES_FOR.get(key)
+    if tables is None:
+        tables = _TABLES_FOR[key] = tuple(TABLES[i] for i in key)
+    return tables
 
 
 def timetable(grade: int) -> list[list[tuple[str, int]]]:
@@ -253,16 +258,15 @@ class Journal:
         return self._years[y]
 
     # -- current marks ---------------------------------------------------------------------
-    def marks(self, idx: int, d: date, ds: DateFmt, seconds: bool) -> list[str]:
-        """Lines of the marks file of extract day `d` (index `idx`)."""
-        lines: list[str] = []
+    def marks(self, idx: int, d: date, ds: DateFmt, seconds: bool) -> Iterator[list[str]]:
+        """Lines of the marks file of extract day `d` (index `idx`), a class at a time."""
         y = school_year_of(d)
         lesson_days, _ = self._year_info(y)
         if d in lesson_days:
-            self._lessons(idx, d, y, ds, seconds, lines)
-        for rec in self.pending_marks.pop(idx, []):
-            lines.append(self._format_mark(rec, ds, seconds))
-        return lines
+            yield from self._lessons(idx, d, y, ds, seconds)
+        pending = self.pending_marks.pop(idx, [])
+        for i in range(0, len(pending), CHUNK):
+            yield [self._format_mark(rec, ds, seconds) for rec in pending[i : i + CHUNK]]
 
     @staticmethod
     def _ts(t: datetime, seconds: bool) -> str:
@@ -276,12 +280,11 @@ class Journal:
         )
 
     def _lessons(
-        self, idx: int, d: date, y: int, ds: DateFmt, seconds: bool, lines: list[str]
-    ) -> None:
+        self, idx: int, d: date, y: int, ds: DateFmt, seconds: bool
+    ) -> Iterator[list[str]]:
         rng = self.rng
         rnd = rng.random
         sample = rng.sample
-        append = lines.append
         dstr = ds(d)
         weekday = d.weekday()
         last = len(self.region.extract_days) - 1
@@ -292,6 +295,8 @@ class Journal:
             roster = group.roster_on(d)
             if not roster:
                 continue
+            lines: list[str] = []
+            append = lines.append
             n = len(roster)
             lessons = self.timetables[group.grade][weekday]
             per_lesson = n * self.per_day / len(lessons)
@@ -374,6 +379,7 @@ class Journal:
             stats[3] += w_s
             stats[4] += w_t
             stats[5] += deleted
+            yield lines
         self.mark_id = mid
         self._countdown = cd
 
@@ -387,18 +393,20 @@ class Journal:
         return num_n, num_s, w_s, w_t, alive
 
     # -- final marks -----------------------------------------------------------------------
-    def final_marks(self, idx: int, d: date, ds: DateFmt) -> list[str]:
-        """Lines of the final-marks file of extract day `d`."""
-        lines: list[str] = []
+    def final_marks(self, idx: int, d: date, ds: DateFmt) -> Iterator[list[str]]:
+        """Lines of the final-marks file of extract day `d`, a class at a time."""
         y = school_year_of(d)
         _, ends = self._year_info(y)
         todo = ends.get(d, [])
         if todo:
-            self._final(idx, d, y, todo, ds, lines)
-        for sid, org, year, period, subj, value, given in self.pending_final.pop(idx, []):
-            # a late record keeps its date; a correction is dated the day it is sent
-            lines.append(f"{sid};{org};{year};{period};{subj};{value};{ds(given or d)}")
-        return lines
+            yield from self._final(idx, d, y, todo, ds)
+        # a late record keeps its date; a correction is dated the day it is sent
+        pending = self.pending_final.pop(idx, [])
+        for i in range(0, len(pending), CHUNK):
+            yield [
+                f"{sid};{org};{year};{period};{subj};{value};{ds(given or d)}"
+                for sid, org, year, period, subj, value, given in pending[i : i + CHUNK]
+            ]
 
     def _final(
         self,
@@ -407,8 +415,7 @@ class Journal:
         y: int,
         todo: list[tuple[str, str, int]],
         ds: DateFmt,
-        lines: list[str],
-    ) -> None:
+    ) -> Iterator[list[str]]:
         rng = self.rng
         gauss = rng.gauss
         last = len(self.region.extract_days) - 1
@@ -424,6 +431,7 @@ class Journal:
                 continue
             roster = group.roster_on(d)
             org = group.org
+            lines: list[str] = []
             for st, _ in roster:
                 repeated = "repeated" in st.facts.get(y, ())
                 excellent = y in st.excellent
@@ -462,6 +470,7 @@ class Journal:
                                 (st.sid, org.org_id, label, period, subj, rec_value, d)
                             )
                     att.add(finals)
+            yield lines
 
     def _student_period(
         self,

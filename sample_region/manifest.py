@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sample_region import migration
 from sample_region.calendar import count_date, school_year_of, year_label
 from sample_region.dirty import KINDS
 from sample_region.journal import Journal
-from sample_region.model import CLASS_ORDER, TRAJECTORY_CLASSES, Region
+from sample_region.model import CLASS_ORDER, TRAJECTORY_CLASSES, Region, Spell, Student
 
 FORMAT = "kontingent-sample-region/1"
 GENERAL = ("НОО", "ООО", "СОО")
@@ -66,40 +67,60 @@ def movements(region: Region) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     )  # fmt: skip
 
 
-def trajectories(region: Region) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Each general-education student's class per school year, and the counts."""
-    rows: list[dict[str, Any]] = []
+def _general_spells(region: Region, st: Student) -> list[Spell]:
+    return [sp for sp in region.main_spells(st) if sp.program in GENERAL]
+
+
+def _trajectory(
+    region: Region, st: Student, spells: list[Spell], y: int
+) -> tuple[str, Spell] | None:
+    """A general-education student's class in school year `y`, and the last general-education
+    spell of the year (its organization and municipality: where the student counts in the
+    yearly statuses by territory); None when not in general education that year."""
+    lo = date(y, 9, 1)
+    hi = min(date(y + 1, 9, 1), region.last_extract + timedelta(days=1))
+    during = [sp for sp in spells if sp.start < hi and (sp.end is None or sp.end > lo)]
+    if not during:
+        return None
+    return region.trajectory_class(st, y), max(during, key=lambda sp: sp.start)
+
+
+def trajectory_counts(region: Region) -> list[dict[str, Any]]:
+    """Students per school year × trajectory class."""
     counts: Counter[tuple[str, str]] = Counter()
     for st in region.students:
-        spells = [sp for sp in region.main_spells(st) if sp.program in GENERAL]
+        spells = _general_spells(region, st)
         if not spells:
             continue
         for y in range(region.first_year, region.last_year + 1):
-            lo = date(y, 9, 1)
-            hi = min(date(y + 1, 9, 1), region.last_extract + timedelta(days=1))
-            during = [sp for sp in spells if sp.start < hi and (sp.end is None or sp.end > lo)]
-            if not during:
-                continue
-            cls = region.trajectory_class(st, y)
-            # the organization of the last general-education spell of the year, and its
-            # municipality: where the student counts in the yearly statuses by territory
-            last = max(during, key=lambda sp: sp.start)
-            rows.append(
-                {
-                    "student_id": st.sid,
-                    "school_year": year_label(y),
-                    "class": cls,
-                    "org_id": last.org,
-                    "municipality": region.org_by_id[last.org].muni.code,
-                }
-            )
-            counts[(year_label(y), cls)] += 1
-    rows.sort(key=lambda r: (r["school_year"], r["student_id"]))
+            found = _trajectory(region, st, spells, y)
+            if found is not None:
+                counts[(year_label(y), found[0])] += 1
     order = {c: i for i, c in enumerate(CLASS_ORDER)}
-    return rows, [
+    return [
         {"school_year": y, "class": c, "count": n}
         for (y, c), n in sorted(counts.items(), key=lambda kv: (kv[0][0], order[kv[0][1]]))
     ]
+
+
+def trajectories(region: Region) -> Iterator[dict[str, Any]]:
+    """Each general-education student's class per school year, by school year and student ID
+    (made as they are written: one row per student and year)."""
+    by_sid = sorted(region.students, key=lambda st: st.sid)
+    for y in range(region.first_year, region.last_year + 1):
+        for st in by_sid:
+            spells = _general_spells(region, st)
+            found = _trajectory(region, st, spells, y) if spells else None
+            if found is None:
+                continue
+            cls, last = found
+            yield {
+                "student_id": st.sid,
+                "school_year": year_label(y),
+                "class": cls,
+                "org_id": last.org,
+                "municipality": region.org_by_id[last.org].muni.code,
+            }
 
 
 def additional_education(region: Region) -> list[dict[str, Any]]:
@@ -217,7 +238,6 @@ def build(
     defects: list[dict[str, object]],
 ) -> dict[str, Any]:
     moves, reasons = movements(region)
-    traj_rows, traj_counts = trajectories(region)
     att = attestation(journal)
     cases = {k: sorted(set(v)) for k, v in sorted(region.cases.items())}
     reorg = region.reorg
@@ -263,8 +283,8 @@ def build(
         "movements": moves,
         "exit_reasons": reasons,
         "trajectory_classes": [{"class": c, "meaning": m} for c, m in TRAJECTORY_CLASSES],
-        "trajectory_counts": traj_counts,
-        "trajectories": traj_rows,
+        "trajectory_counts": trajectory_counts(region),
+        "trajectories": trajectories(region),
         "transfer_outcomes": migration.transfer_outcomes(region),
         "flows": migration.flows(region),
         "cohorts": migration.cohorts(region),
@@ -285,5 +305,29 @@ def build(
 
 
 def write(path: Path, manifest: dict[str, Any]) -> None:
-    text = json.dumps(manifest, ensure_ascii=False, indent=1)
-    path.write_text(text + "\n", encoding="utf-8")
+    """The manifest as `json.dumps(manifest, ensure_ascii=False, indent=1)` would give it, written
+    a value at a time; a value that is an iterator (not a list) is written an item at a time."""
+    with path.open("w", encoding="utf-8") as f:
+        f.write("{")
+        first = True
+        for key, value in manifest.items():
+            f.write(("\n " if first else ",\n ") + json.dumps(key, ensure_ascii=False) + ": ")
+            first = False
+            if isinstance(value, Iterator):
+                _write_items(f, value)
+            else:
+                f.write(_dumps(value, 1))
+        f.write("\n}\n" if not first else "}\n")
+
+
+def _dumps(value: Any, level: int) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=1).replace("\n", "\n" + " " * level)
+
+
+def _write_items(f: TextIO, items: Iterator[Any]) -> None:
+    """A list at the manifest's second level, one item at a time."""
+    first = True
+    for item in items:
+        f.write(("[\n  " if first else ",\n  ") + _dumps(item, 2))
+        first = False
+    f.write("[]" if first else "\n ]")

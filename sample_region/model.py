@@ -18,8 +18,12 @@ from __future__ import annotations
 import bisect
 import math
 import random
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import MappingProxyType
+from typing import TypeVar
 
 from sample_region import names
 from sample_region.calendar import (
@@ -33,6 +37,8 @@ from sample_region.calendar import (
     summer_excluded_days,
 )
 from sample_region.identifiers import make_guid, make_inn, make_kpp, make_ogrn, make_snils
+
+T = TypeVar("T")
 
 #: Days a child may be away between two enrolments before counting as lost (summer excluded).
 MATCH_WINDOW_DAYS = 30
@@ -108,6 +114,13 @@ REPEAT_RATE = {
 }  # fmt: skip
 #: Multipliers: rural 0.5 % vs urban 0.2 % around the 0.36 % mean; private a quarter of state.
 REPEAT_RURAL, REPEAT_URBAN, REPEAT_PRIVATE = 0.5 / 0.36, 0.2 / 0.36, 0.25
+
+#: Overrides of a version of an event: none (the record as it is), or a tombstone. Shared by
+#: every event, like the other values the model holds many times over: read, never changed.
+AS_IS: Mapping[str, object] = MappingProxyType({})
+DELETED: Mapping[str, object] = MappingProxyType({"deleted": True})
+NO_FACTS: Mapping[int, set[str]] = MappingProxyType({})
+SINCE_EVER = date(1900, 1, 1)
 
 
 def program_of(grade: int) -> str:
@@ -229,7 +242,7 @@ class Event:
         self.cancelled = False
         self.extract = -1
         # (extract index, overrides) for each time the record is sent; filled by the model.
-        self.versions: list[tuple[int, dict[str, object]]] = []
+        self.versions: tuple[tuple[int, Mapping[str, object]], ...] = ()
         self.defect = ""
 
 
@@ -263,16 +276,18 @@ class Student:
     def __init__(self, idx: int) -> None:
         self.idx = idx
         self.events: list[Event] = []
-        self.facts: dict[int, set[str]] = {}
-        self.residence: list[tuple[date, str]] = []
+        self.facts: Mapping[int, set[str]] = NO_FACTS
+        self.residence: tuple[tuple[date, str], ...] = ()
         self.cur: tuple[Org, int | None, str] | None = None
-        self.dop: list[tuple[Org, DopProgram, str]] = []
+        self.dop: tuple[tuple[Org, DopProgram, str], ...] = ()
         self.registry = -1
-        self.excellent: set[int] = set()
+        self.excellent: frozenset[int] = frozenset()
         self.kind = "school"
 
     def fact(self, year: int, name: str) -> None:
-        self.facts.setdefault(year, set()).add(name)
+        facts = self.facts if isinstance(self.facts, dict) else {}
+        facts.setdefault(year, set()).add(name)
+        self.facts = facts
 
     def residence_on(self, d: date) -> str:
         value = self.residence[0][1]
@@ -336,6 +351,7 @@ class Region:
         self._org_seq = 0
         self._order_seq = 0
         self._spo: dict[int, DopProgram] = {}  # college students' programs
+        self._shared: dict[object, object] = {}  # equal values the events and students share
         self._kg_leavers: list[Student] = []
         self._territory()
         self._organizations()
@@ -347,6 +363,10 @@ class Region:
         if y not in self._years:
             self._years[y] = SchoolYear(y)
         return self._years[y]
+
+    def shared(self, value: T) -> T:
+        """One object for equal dates and equal residence histories."""
+        return self._shared.setdefault(value, value)  # type: ignore[return-value]
 
     def case(self, kind: str, student: Student) -> None:
         self.cases.setdefault(kind, []).append(student.sid)
@@ -368,16 +388,20 @@ class Region:
         if program is None:
             program = program_of(grade) if grade is not None else "ДО"
         code = kw.pop("code", "") or SUBJECT_PROGRAM.get(program, "")
-        ev = Event(make_guid(self.rng), st, org.org_id, etype, d, program, grade, cls, code=code)
+        ev = Event(
+            make_guid(self.rng), st, org.org_id, etype, self.shared(d), program, grade,
+            sys.intern(cls), code=code,
+        )  # fmt: skip
         for key, value in kw.items():
             setattr(ev, key, value)
         self._order_seq += 1
         if etype in (ADMIT, EXIT, GRADUATE, RESTORE):
-            ev.order_no = f"{self._order_seq % 900 + 1}-{'уч' if org.kind == 'school' else 'к'}"
-            ev.order_date = d - timedelta(days=self.rng.randint(0, 6))
+            no = f"{self._order_seq % 900 + 1}-{'уч' if org.kind == 'school' else 'к'}"
+            ev.order_date = self.shared(d - timedelta(days=self.rng.randint(0, 6)))
         else:
-            ev.order_no = f"{self._order_seq % 900 + 1}-п"
-            ev.order_date = d - timedelta(days=self.rng.randint(0, 3))
+            no = f"{self._order_seq % 900 + 1}-п"
+            ev.order_date = self.shared(d - timedelta(days=self.rng.randint(0, 3)))
+        ev.order_no = sys.intern(no)
         st.events.append(ev)
         return ev
 
@@ -714,7 +738,7 @@ class Region:
         st.ovz = rng.random() < (0.6 if st.disabled else 0.0338)
         st.ability = min(5.0, max(2.3, rng.gauss(3.85, 0.55) - (0.25 if st.ovz else 0.0)))
         home = muni.oktmo if rng.random() < 0.8 else rng.choice(muni.settlements)
-        st.residence = [(date(1900, 1, 1), home)]
+        st.residence = self.shared(((SINCE_EVER, home),))
         self.students.append(st)
         return st
 
@@ -765,7 +789,7 @@ class Region:
                     d = self.year(start_year + c - 1).graduation_date
                     self.event(st, PROMOTE, d, college, c + 1, group, "СПО", code=spec.code)
                 st.cur = (college, course, group)
-                st.dop = []
+                st.dop = ()
                 self._spo[st.idx] = spec
 
     def _kindergarten_intake(
@@ -830,7 +854,7 @@ class Region:
                 st, EXIT, d, dop_org, None, group, "ДОП", reason=R_OWN,
                 direction=prog.direction, code=prog.code,
             )  # fmt: skip
-        st.dop = []
+        st.dop = ()
 
     def _transfer(
         self, st: Student, d: date, y: int, announced: Org, arrival: Org | None, fact: bool = True
@@ -847,7 +871,7 @@ class Region:
         self.event(st, ADMIT, d2, arrival, grade, new_cls)
         st.cur = (arrival, grade, new_cls)
         if arrival.muni is not org.muni:
-            st.residence.append((d2, arrival.oktmo))
+            st.residence = (*st.residence, (self.shared(d2), arrival.oktmo))
         if fact:
             same = arrival.muni is org.muni
             st.fact(y, "transfer_within_municipality" if same else "transfer_to_other_municipality")
@@ -943,7 +967,7 @@ class Region:
                 ev = self.event(st, ADMIT, d, org, None, group, "ДОП",
                                 direction=prog.direction, code=prog.code)  # fmt: skip
                 if ev is not None:
-                    st.dop.append((org, prog, group))
+                    st.dop = (*st.dop, (org, prog, group))
 
     def _midyear(self, y: int, sy: SchoolYear, excluded: set[str]) -> None:
         rng = self.rng
@@ -1056,7 +1080,7 @@ class Region:
         for dop_org, prog, group in st.dop:
             self.event(st, EXIT, d, dop_org, None, group, "ДОП", reason=R_OWN,
                        direction=prog.direction, code=prog.code)  # fmt: skip
-        st.dop = []
+        st.dop = ()
 
     def _window_closed(self, exit_date: date) -> bool:
         d = exit_date
@@ -1076,7 +1100,7 @@ class Region:
             for dop_org, prog, group in st.dop:
                 self.event(st, EXIT, promo, dop_org, None, group, "ДОП", reason=R_DONE,
                            direction=prog.direction, code=prog.code)  # fmt: skip
-            st.dop = []
+            st.dop = ()
         # kindergarten leavers and colleges
         for st in self.students:
             if st.cur is None:
@@ -1120,7 +1144,7 @@ class Region:
             ]  # fmt: skip
             mates.sort(key=lambda s: (s.cur[1] != g, -s.ability))  # type: ignore[index]
             if mates:
-                mates[0].excellent.add(y)
+                mates[0].excellent = mates[0].excellent | {y}
                 self.case("forced_excellent", mates[0])
             self.case("forced_fail", forced)
         for st in school_students:
@@ -1218,6 +1242,7 @@ class Region:
         rng = random.Random(f"{self.p.seed}:extracts")
         days = self.extract_days
         last = len(days) - 1
+        plain: dict[int, tuple[tuple[int, Mapping[str, object]], ...]] = {}  # sent once, as is
         for st in self.students:
             st.events.sort(key=event_sort_key)
             first = last
@@ -1231,20 +1256,20 @@ class Region:
                         idx += 1 if r < 0.9 else rng.randint(2, 3)
                     idx = min(idx, last)
                 ev.extract = idx
-                ev.versions = [(idx, {})]
+                ev.versions = plain.get(idx) or plain.setdefault(idx, ((idx, AS_IS),))
                 if ev.cancelled:
                     later = min(last, idx + rng.randint(2, 8))
                     if later == idx:
                         ev.cancelled = False  # nothing after it: the exit stands
                         continue
-                    ev.versions.append((later, {"deleted": True}))
+                    ev.versions = (ev.versions[0], (later, DELETED))
                 elif ev.date >= days[0] and ev.type in (ADMIT, EXIT) and rng.random() < 0.012:
                     later = min(last, idx + rng.randint(1, 8))
                     if later > idx:
                         wrong: dict[str, object] = {"order_no": f"{rng.randint(1, 899)}-уч"}
                         if ev.grade is not None and ev.program != "СПО" and rng.random() < 0.5:
                             wrong["cls"] = f"{ev.grade}{LETTERS[rng.randrange(3)]}"
-                        ev.versions = [(idx, wrong), (later, {})]
+                        ev.versions = ((idx, wrong), (later, AS_IS))
                 first = min(first, idx)
             st.registry = self.snapshot_on_or_before(first)
         if self.p.dirty > 0:

@@ -5,11 +5,13 @@ JSON Lines in UTF-8. Every written file is listed for the manifest with its sha2
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import random
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -97,6 +99,40 @@ def file_name(feed: str, d: date, seq: int, ext: str) -> str:
     return f"{feed}_{d:%Y%m%d}{suffix}.{ext}"
 
 
+class _Sink:
+    """A file being written: its text encoded, counted and hashed as it comes."""
+
+    FLUSH_CHARS = 1 << 20
+
+    def __init__(self, path: Path, encoding: str) -> None:
+        self._file = path.open("wb")
+        self._encode = codecs.getincrementalencoder(encoding)().encode
+        self._hash = hashlib.sha256()
+        self._pending: list[str] = []
+        self._chars = 0
+        self.size = 0
+
+    def write(self, text: str) -> None:
+        self._pending.append(text)
+        self._chars += len(text)
+        if self._chars >= self.FLUSH_CHARS:
+            self._flush()
+
+    def _flush(self) -> None:
+        data = self._encode("".join(self._pending))
+        self._pending.clear()
+        self._chars = 0
+        self._file.write(data)
+        self._hash.update(data)
+        self.size += len(data)
+
+    def close(self) -> tuple[int, str]:
+        """Write what is left; the file's size and sha256."""
+        self._flush()
+        self._file.close()
+        return self.size, self._hash.hexdigest()
+
+
 class Landing:
     """The landing folder: writes files and keeps the list for the manifest."""
 
@@ -106,8 +142,9 @@ class Landing:
         self.files: list[dict[str, object]] = []
         out.mkdir(parents=True, exist_ok=True)
 
-    def _record(self, name: str, feed: str, d: date, rows: int, data: bytes, **fmt: object) -> None:
-        (self.out / name).write_bytes(data)
+    def _register(
+        self, name: str, feed: str, d: date, rows: int, size: int, sha256: str, **fmt: object
+    ) -> None:
         self.files.append(
             {
                 "name": name,
@@ -115,10 +152,18 @@ class Landing:
                 "extract_date": d.isoformat(),
                 "rows": rows,
                 **fmt,
-                "bytes": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
+                "bytes": size,
+                "sha256": sha256,
             }
         )
+
+    def _record(self, name: str, feed: str, d: date, rows: int, data: bytes, **fmt: object) -> None:
+        (self.out / name).write_bytes(data)
+        self._register(name, feed, d, rows, len(data), hashlib.sha256(data).hexdigest(), **fmt)
+
+    def csv_batch(self, feed: str, d: date, style: Style, always: bool = True) -> CsvBatch:
+        """A batch of a CSV feed to add lines to; `always`: a header-only file when none come."""
+        return CsvBatch(self, feed, d, style, always)
 
     def csv(
         self,
@@ -129,43 +174,33 @@ class Landing:
         tags: dict[int, str] | None = None,
     ) -> None:
         """Write one batch of a CSV feed, split into parts of at most MAX_ROWS rows."""
-        header = list(HEADERS[feed])
-        parts = [lines[i : i + MAX_ROWS] for i in range(0, len(lines), MAX_ROWS)] or [[]]
-        for n, part in enumerate(parts):
-            name = file_name(feed, d, n + 1, "csv")
-            part_tags = {
-                i - n * MAX_ROWS: t
-                for i, t in (tags or {}).items()
-                if n * MAX_ROWS <= i < (n + 1) * MAX_ROWS
-            }
-            head = style.join(header)
-            body = part
-            if self.injector is not None:
-                head, body = self.injector.csv(feed, name, d, header, part, style, part_tags)
-            text = style.newline.join([head, *body])
-            if not (self.injector and self.injector.truncated_last):
-                text += style.newline
-            data = text.encode(style.encoding)
-            rows = len(body)
-            self._record(
-                name, feed, d, rows, data,
-                encoding=style.encoding, newline="CRLF" if style.newline == "\r\n" else "LF",
-                date_format="ISO" if style.iso_dates else "ДД.ММ.ГГГГ", format="csv",
-            )  # fmt: skip
-            if self.injector is not None:
-                self.injector.after_write(self, feed, name, d, data)
+        batch = self.csv_batch(feed, d, style)
+        if tags:
+            for i, line in enumerate(lines):
+                batch.add(line, tags.get(i, ""))
+        else:
+            batch.extend(lines)
+        batch.close()
 
-    def jsonl(self, feed: str, d: date, lines: list[str]) -> None:
+    def jsonl(self, feed: str, d: date, lines: Iterable[str]) -> None:
         name = file_name(feed, d, 1, "jsonl")
-        body = lines
+        sink = _Sink(self.out / name, "utf-8")
+        rows = 0
         if self.injector is not None:
-            body = self.injector.jsonl(feed, name, lines)
-        text = "\n".join(body)
-        if not (self.injector and self.injector.truncated_last):
-            text += "\n"
-        data = text.encode("utf-8")
-        self._record(name, feed, d, len(body), data, encoding="utf-8", newline="LF",
-                     format="jsonl")  # fmt: skip
+            body = self.injector.jsonl(feed, name, list(lines))
+            sink.write("\n".join(body))
+            if not self.injector.truncated_last:
+                sink.write("\n")
+            rows = len(body)
+        else:
+            for line in lines:
+                sink.write(line + "\n")
+                rows += 1
+            if not rows:
+                sink.write("\n")
+        size, sha256 = sink.close()
+        self._register(name, feed, d, rows, size, sha256, encoding="utf-8", newline="LF",
+                       format="jsonl")  # fmt: skip
 
     def xlsx(self, feed: str, d: date, rows: list[list[str]]) -> None:
         """The organization registry as a workbook (first sheet, header in row 1)."""
@@ -189,6 +224,104 @@ class Landing:
     def raw(self, name: str, feed: str, d: date, data: bytes) -> None:
         """A file written as given (the defects that are whole files)."""
         self._record(name, feed, d, 0, data, format="raw")
+
+
+class CsvBatch:
+    """One batch of a CSV feed, written as its lines come, in parts of at most MAX_ROWS rows.
+    Without an injector lines go straight to disk; with one, each part is held until it is
+    complete (the injector works on a whole part), so at most MAX_ROWS lines are in memory."""
+
+    FLUSH_LINES = 5000
+
+    def __init__(self, landing: Landing, feed: str, d: date, style: Style, always: bool) -> None:
+        self.landing = landing
+        self.injector = landing.injector
+        self.feed = feed
+        self.d = d
+        self.style = style
+        self.always = always
+        self.header = list(HEADERS[feed])
+        self.parts = 0
+        self.rows = MAX_ROWS  # rows of the current part; a first line starts a part
+        self.name = ""
+        self.lines: list[str] = []
+        self.tags: dict[int, str] = {}
+        self.sink: _Sink | None = None
+
+    def add(self, line: str, tag: str = "") -> None:
+        if self.rows == MAX_ROWS:
+            self._next_part()
+        if tag:
+            self.tags[self.rows] = tag
+        self.lines.append(line)
+        self.rows += 1
+        if self.sink is not None and len(self.lines) >= self.FLUSH_LINES:
+            self._flush()
+
+    def extend(self, lines: list[str]) -> None:
+        i = 0
+        while i < len(lines):
+            if self.rows == MAX_ROWS:
+                self._next_part()
+            take = lines[i : i + MAX_ROWS - self.rows]
+            self.lines.extend(take)
+            self.rows += len(take)
+            i += len(take)
+            if self.sink is not None and len(self.lines) >= self.FLUSH_LINES:
+                self._flush()
+
+    def close(self) -> None:
+        if self.parts == 0:
+            if not self.always:
+                return
+            self._next_part()
+        self._end_part()
+
+    def _flush(self) -> None:
+        nl = self.style.newline
+        self.sink.write(nl.join(self.lines) + nl)  # type: ignore[union-attr]
+        self.lines.clear()
+
+    def _next_part(self) -> None:
+        if self.parts:
+            self._end_part()
+        self.parts += 1
+        self.rows = 0
+        self.name = file_name(self.feed, self.d, self.parts, "csv")
+        if self.injector is None:
+            self.sink = _Sink(self.landing.out / self.name, self.style.encoding)
+            self.sink.write(self.style.join(self.header) + self.style.newline)
+
+    def _end_part(self) -> None:
+        style, name = self.style, self.name
+        if self.injector is None:
+            if self.lines:
+                self._flush()
+            sink = self.sink
+            rows = self.rows
+        else:
+            head, body = self.injector.csv(
+                self.feed, name, self.d, self.header, self.lines, style, self.tags
+            )  # fmt: skip
+            sink = _Sink(self.landing.out / name, style.encoding)
+            sink.write(head)
+            nl, step = style.newline, self.FLUSH_LINES
+            for start in range(0, len(body), step):
+                sink.write(nl + nl.join(body[start : start + step]))
+            if not self.injector.truncated_last:
+                sink.write(style.newline)
+            rows = len(body)
+            self.lines = []
+            self.tags = {}
+        self.sink = None
+        size, sha256 = sink.close()  # type: ignore[union-attr]
+        self.landing._register(
+            name, self.feed, self.d, rows, size, sha256,
+            encoding=style.encoding, newline="CRLF" if style.newline == "\r\n" else "LF",
+            date_format="ISO" if style.iso_dates else "ДД.ММ.ГГГГ", format="csv",
+        )  # fmt: skip
+        if self.injector is not None:
+            self.injector.after_write(self.landing, self.feed, name, self.d)
 
 
 def _deterministic_zip(data: bytes) -> bytes:
