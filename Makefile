@@ -118,6 +118,7 @@ airflow: $(VENV)/.installed up ## Airflow in the foreground on :8080 (standalone
 	$(BIN)/python -m orchestration.local serve
 
 bench: $(VENV)/.installed up ## benchmarks at SIZE="S M" (L opt-in): generate, load, build, incremental, forms; loader vs COPY vs pandas
+	@$(KONTINGENT) keys
 	$(BIN)/python bench/suite.py $(SIZE)
 
 .PHONY: forms-preview
