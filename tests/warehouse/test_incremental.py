@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 
 KONTINGENT = [sys.executable, "-m", "kontingent.cli"]
 FACT_CHECKSUM = """
@@ -59,10 +60,18 @@ def test_incremental_equals_full_refresh(warehouse, correctness_region, pseudony
         incremental = conn.execute(FACT_CHECKSUM).fetchone()
         newest = conn.execute("select max(load_id) from core.fct_mark").fetchone()[0]
         deleted = conn.execute(
-            "select count(*) from staging.stg_journal__mark_versions where is_deleted"
+            """
+            select count(*) from staging.stg_journal__mark_versions as deletion
+            where deletion.is_deleted and deletion.load_id > %(cut)s
+              and exists (
+                  select 1 from staging.stg_journal__mark_versions as earlier
+                  where earlier.mark_id = deletion.mark_id and earlier.load_id <= %(cut)s
+                    and not earlier.is_deleted)
+            """,
+            {"cut": before[1]},
         ).fetchone()[0]
     assert newest > before[1], "the incremental runs took in the new loads"
-    assert deleted > 0, "the region has deleted marks, so deletions were exercised"
+    assert deleted > 0, "the daily loads delete marks given before them: removal was exercised"
 
     _run(["dbt", "run", "--select", "fct_mark", "--full-refresh"], env)
     with psycopg.connect(warehouse.url) as conn:
@@ -82,3 +91,25 @@ def test_incremental_equals_full_refresh(warehouse, correctness_region, pseudony
             """
         ).fetchall()
     assert {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows} == truth
+
+
+def _has_unique_index_on_mark_id(conn: psycopg.Connection) -> bool:
+    return conn.execute(
+        """
+        select exists (
+            select 1 from pg_index as i
+            join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+            where i.indrelid = 'core.fct_mark'::regclass and i.indisunique
+              and i.indnatts = 1 and a.attname = 'mark_id')
+        """
+    ).fetchone()[0]
+
+
+def test_mark_grain_is_enforced_by_the_table(built_warehouse):
+    """The fact's grain (one row per mark ID) is a unique index, so no data test re-reads the
+    whole table for it: the index is there after a build, and a duplicate is refused."""
+    with psycopg.connect(built_warehouse.url) as conn:
+        assert _has_unique_index_on_mark_id(conn)
+        assert conn.execute("select count(*) from core.fct_mark").fetchone()[0] > 0
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("insert into core.fct_mark select * from core.fct_mark limit 1")

@@ -3,14 +3,19 @@
         materialized='incremental',
         unique_key='mark_id',
         incremental_strategy='delete+insert',
-        indexes=[{'columns': ['organization_id', 'lesson_date']}],
-        post_hook="delete from {{ this }} where is_deleted",
+        indexes=[
+            {'columns': ['mark_id'], 'unique': True},
+            {'columns': ['load_id']},
+            {'columns': ['organization_id', 'lesson_date']},
+        ],
+        pre_hook="{{ fct_mark_remove_deleted() }}",
     )
 }}
 -- Current marks and attendance codes. Grain: one row per mark in force (newest version of each
--- mark ID; deleted marks removed). Incremental: a run reads only the versions brought by loads
--- newer than the newest one already in the table; a newer version replaces the row, a deletion
--- removes it.
+-- mark ID; deleted marks removed), enforced by a unique index on mark_id. Incremental: a run
+-- reads only the versions brought by loads newer than the newest one already in the table
+-- (found through the index on load_id); a newer version replaces the row (delete+insert on
+-- mark_id), and the pre-hook first removes the marks that a new load deletes.
 with
 
 versions as (
@@ -45,7 +50,6 @@ final as (
         newest.weight,
         newest.teacher_id,
         newest.changed_at,
-        newest.is_deleted,
         newest.load_id,
         nullif(substring(newest.class_name from '^[0-9]+'), '')::int as grade_level,
         case
@@ -57,6 +61,7 @@ final as (
     from newest
     left join mark_codes
         on newest.mark_code = mark_codes.source_code
+    where not newest.is_deleted
 )
 
 select * from final
