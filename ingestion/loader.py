@@ -218,6 +218,41 @@ def _array(items) -> str:
     return "{" + ",".join(items) + "}"
 
 
+class KnownKeys:
+    """Which keys the warehouse knew before the file being loaded (`raw.known_keys`).
+
+    Asked for each chunk's values not seen yet in the file, one indexed lookup per chunk and
+    reference, so the loader's memory does not grow with the number of students and
+    organizations ever loaded. The lookups run on a connection of their own (the load's
+    connection is busy with its COPY while chunks are read); it sees the keys of the files
+    committed before, which is what a file is checked against.
+    """
+
+    def __init__(self, url: str | None) -> None:
+        self.url = url
+        self.conn: psycopg.Connection | None = None
+
+    def __call__(self, entity: str, keys: set[str]) -> set[str]:
+        if not keys:
+            return set()
+        if self.conn is None:
+            self.conn = _connect(self.url)
+            self.conn.autocommit = True
+        rows = self.conn.execute(
+            "select key from raw.known_keys where entity = %s and key = any(%s)",
+            (entity, list(keys)),
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def __enter__(self) -> KnownKeys:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
 class FileLoad:
     """One file's load inside the caller's transaction: COPY, quarantine, orphans, log."""
 
@@ -246,15 +281,6 @@ class FileLoad:
         self.read = self.loaded = self.rejected = self.flagged = self.blank = 0
         self.suspects: list[Suspect] = []
         self._q_prefix = f"{load_id}\t{feed.name}\t{escape_copy(file_name)}\t"
-
-    def known_keys(self) -> dict[str, set[str]]:
-        known: dict[str, set[str]] = {}
-        for entity in {r.entity for r in self.feed.refs}:
-            rows = self.conn.execute(
-                "select key from raw.known_keys where entity = %s", (entity,)
-            ).fetchall()
-            known[entity] = {r[0] for r in rows}
-        return known
 
     def _take(self, res: ChunkResult) -> None:
         self.read += res.read
@@ -394,6 +420,7 @@ def load_file(
     conn: psycopg.Connection,
     cand: Candidate,
     pseudonymize: Pseudonymizer,
+    known: KnownKeys,
     progress: Progress | None = None,
 ) -> FileResult:
     """Load one file in one transaction (the connection must not be in a transaction)."""
@@ -443,7 +470,7 @@ def load_file(
             result.encoding = reader.encoding
             job = FileLoad(conn, feed, load_id, cand.extract_date, name, pseudonymize, progress)
             prefix = f"{load_id}\t{cand.extract_date.isoformat()}"
-            proc = _processor(feed, reader, pseudonymize, job.known_keys(), prefix)
+            proc = _processor(feed, reader, pseudonymize, known, prefix)
             if proc.extra_headers:
                 result.warnings.append(
                     "extra columns ignored: " + ", ".join(f"«{h}»" for h in proc.extra_headers)
@@ -632,7 +659,7 @@ def load_landing(
     pseudonymize = Pseudonymizer(load_secret())
     progress = progress or Progress()
     results: list[FileResult] = []
-    with _connect(url) as conn:
+    with _connect(url) as conn, KnownKeys(url) as known:
         schema.apply(conn)
         conn.commit()
         with _Lock(conn, str(landing)):
@@ -642,7 +669,7 @@ def load_landing(
                 if cand.problem:
                     res = _refuse_name(conn, landing, cand, move_failed)
                 else:
-                    res = load_file(conn, cand, pseudonymize, progress)
+                    res = load_file(conn, cand, pseudonymize, known, progress)
                     if res.status == "failed" and move_failed:
                         move_to_failed(landing, cand.path, res)
                 results.append(res)

@@ -24,6 +24,7 @@ from ingestion.contracts import get_feed
 from ingestion.loader import (
     Candidate,
     FileLoad,
+    KnownKeys,
     _connect,
     _processor,
     open_reader,
@@ -50,7 +51,7 @@ def replay(
 ) -> list[ReplayResult]:
     pseudonymize = Pseudonymizer(load_secret())
     results: list[ReplayResult] = []
-    with _connect(url) as conn:
+    with _connect(url) as conn, KnownKeys(url) as known:
         schema.apply(conn)
         conn.commit()
         loads = conn.execute(
@@ -73,14 +74,16 @@ def replay(
                 continue
             results.append(
                 _replay_file(
-                    conn, f, src_id, file_name, extract_date, seq, header, rows, pseudonymize
+                    conn, f, src_id, file_name, extract_date, seq, header, rows, pseudonymize, known
                 )
             )
             conn.commit()
     return results
 
 
-def _replay_file(conn, feed, src_id, file_name, extract_date, seq, header, rows, pseudonymize):
+def _replay_file(
+    conn, feed, src_id, file_name, extract_date, seq, header, rows, pseudonymize, known
+):
     t0 = time.perf_counter()
     ext = "jsonl" if "jsonl" in feed.formats else "csv"
     with tempfile.TemporaryDirectory() as tmp:
@@ -120,7 +123,7 @@ def _replay_file(conn, feed, src_id, file_name, extract_date, seq, header, rows,
                     conn, feed, src_id, extract_date, file_name, pseudonymize, all_suspect=True
                 )
                 prefix = f"{src_id}\t{extract_date.isoformat()}"
-                proc = _processor(feed, reader, pseudonymize, job.known_keys(), prefix)
+                proc = _processor(feed, reader, pseudonymize, known, prefix)
                 job.run(_Renumbered(reader, original), proc)
             finally:
                 reader.close()

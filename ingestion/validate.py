@@ -300,7 +300,7 @@ class FeedProcessor:
         feed: Feed,
         header: Sequence[str],
         pseudonymize: Callable[[str], str],
-        known: dict[str, set[str]],
+        known: Callable[[str, set[str]], set[str]],
         load_prefix: str,
     ) -> None:
         self.feed = feed
@@ -417,12 +417,12 @@ class FeedProcessor:
             maybe.discard("")
             if not maybe:
                 continue
-            known = self.known.get(entity, ())
             if len(seen) > CACHE_LIMIT:
                 seen.clear()
+            key_of = {v: v if run.passthrough else run.first.get(v, v) for v in maybe}
+            known = self.known(entity, set(key_of.values()))
             unknown_in: dict[str, str] = {}  # input value -> the key it refers to
-            for v in maybe:
-                key = v if run.passthrough else run.first.get(v, v)
+            for v, key in key_of.items():
                 if key in known:
                     seen.add(v)
                 else:

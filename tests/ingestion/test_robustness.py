@@ -147,7 +147,9 @@ def test_csv_reader_on_mangled_input_never_crashes_and_accounts_for_every_line(
     except FileRefused:
         return
     try:
-        proc = FeedProcessor(get_feed("marks"), reader.header, str.upper, {}, "1\t2025-09-02")
+        proc = FeedProcessor(
+            get_feed("marks"), reader.header, str.upper, lambda _e, _k: set(), "1\t2025-09-02"
+        )
     except HeaderError:
         reader.close()
         return
