@@ -228,6 +228,15 @@ class KnownKeys:
     committed before, which is what a file is checked against.
     """
 
+    # planned for each call (`prepare=False`), as a join to the array: a plan reused across
+    # calls was made while the table was small, a sequential scan comparing every row with
+    # every element of the array (a parameter array is not hashed): seconds per chunk once a
+    # region's students are known (a whole region's folder took hours instead of minutes)
+    LOOKUP = (
+        "select k.key from unnest(%s::text[]) as a(key) "
+        "join raw.known_keys as k on k.entity = %s and k.key = a.key"
+    )
+
     def __init__(self, url: str | None) -> None:
         self.url = url
         self.conn: psycopg.Connection | None = None
@@ -238,10 +247,7 @@ class KnownKeys:
         if self.conn is None:
             self.conn = _connect(self.url)
             self.conn.autocommit = True
-        rows = self.conn.execute(
-            "select key from raw.known_keys where entity = %s and key = any(%s)",
-            (entity, list(keys)),
-        ).fetchall()
+        rows = self.conn.execute(self.LOOKUP, (list(keys), entity), prepare=False).fetchall()
         return {r[0] for r in rows}
 
     def __enter__(self) -> KnownKeys:
