@@ -251,10 +251,20 @@ def _feed_tables() -> list[sql.Composable]:
                 )
             )
             if zone == "pii":
+                # the newest version of one person is the first entry of its key (the order
+                # of `pii.age_on` and the sign-in lookup), not a sort of all its versions
                 key = feed.key_columns_in_pii()[0]
                 stmts.append(
-                    sql.SQL("create index if not exists {} on {} ({}, extract_date desc)").format(
-                        sql.Identifier(f"{feed.name}_{key}"), table, sql.Identifier(key)
+                    sql.SQL(
+                        "create index if not exists {} on {} "
+                        "({}, extract_date desc, load_id desc, line_number)"
+                    ).format(
+                        sql.Identifier(f"{feed.name}_{key}_newest"), table, sql.Identifier(key)
+                    )
+                )
+                stmts.append(
+                    sql.SQL("drop index if exists {}").format(
+                        sql.Identifier("pii", f"{feed.name}_{key}")
                     )
                 )
             stmts.append(

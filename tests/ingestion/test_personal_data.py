@@ -133,6 +133,20 @@ def test_age_function_answers_without_reading_pii(landing, load, wh, q, pseudony
     assert fn == [(True, "kontingent_owner")]
 
 
+def test_newest_version_of_a_person_is_one_index_entry(landing, load, wh, q):
+    """`pii.age_on` runs once per counted student in the forms: its newest version must be the
+    first entry of the student's key in an index, not a sort of all the weekly versions."""
+    _load_people(landing, load)
+    with psycopg.connect(wh.url, autocommit=True) as conn:
+        conn.execute("set enable_seqscan = off")
+        plan = [r[0] for r in conn.execute(
+            "explain select s.birth_date from pii.students as s where s.student_key = 'k' "
+            "and s.birth_date is not null "
+            "order by s.extract_date desc, s.load_id desc, s.line_number limit 1")]  # fmt: skip
+    assert any("students_student_key_newest" in line for line in plan), plan
+    assert not any("Sort" in line for line in plan), plan
+
+
 def test_erase_removes_identifying_data_and_keeps_facts(landing, load, wh, q, pseudonym_key):
     from ingestion.erase import erase_person
     from ingestion.pseudonym import pseudonym
