@@ -4,6 +4,7 @@ loads equals a full refresh, row for row."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,10 +15,11 @@ import psycopg
 import pytest
 
 KONTINGENT = [sys.executable, "-m", "kontingent.cli"]
-FACT_CHECKSUM = """
+CHECKSUM = """
     select count(*), md5(coalesce(string_agg(row_text, '' order by row_text), ''))
-    from (select t::text as row_text from core.fct_mark as t) as rows
+    from (select t::text as row_text from {} as t) as rows
 """
+FACT_CHECKSUM = CHECKSUM.format("core.fct_mark")
 
 
 def _run(args: list[str], env: dict) -> None:
@@ -28,7 +30,7 @@ def _run(args: list[str], env: dict) -> None:
 
 
 def _extract_date(path: Path) -> str:
-    return path.name.split("_")[-1][:8] if path.name.count("_") == 1 else path.name.split("_")[1]
+    return re.search(r"_(\d{8})", path.name).group(1)
 
 
 def test_incremental_equals_full_refresh(warehouse, correctness_region, pseudonym_key, tmp_path):
@@ -93,15 +95,71 @@ def test_incremental_equals_full_refresh(warehouse, correctness_region, pseudony
     assert {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows} == truth
 
 
-def _has_unique_index_on_mark_id(conn: psycopg.Connection) -> bool:
+def test_final_marks_incremental_equals_full_refresh(
+    warehouse, correctness_region, pseudonym_key, tmp_path
+):
+    """The final marks' staging table reads only new loads; after daily loads, and a re-sent
+    older extract arriving last, it equals a full refresh row for row."""
+    region, _manifest = correctness_region
+    files = sorted(p for p in region.iterdir() if p.is_file() and not p.name.startswith("_"))
+    final_days = sorted({_extract_date(p) for p in files if p.name.startswith("final_marks_")})
+    assert len(final_days) >= 4
+    cut_days = final_days[-3:]
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    env = {**os.environ, "DBT_TARGET_PATH": str(tmp_path / "dbt-target")}
+    model = ["dbt", "run", "--select", "stg_journal__final_marks"]
+    table = "staging.stg_journal__final_marks"
+
+    for path in files:
+        if _extract_date(path) < cut_days[0]:
+            shutil.copy2(path, landing / path.name)
+    _run(["load", str(landing)], env)
+    _run(model, env)
+    with psycopg.connect(warehouse.url) as conn:
+        first = conn.execute(f"select count(*), max(load_id) from {table}").fetchone()
+    assert first[0] > 0
+    for day in cut_days:
+        for path in files:
+            if _extract_date(path) == day:
+                shutil.copy2(path, landing / path.name)
+        _run(["load", str(landing)], env)
+        _run(model, env)
+    # an early extract sent again (new content: its last line dropped) after the newer ones
+    early = next(p for p in files if p.name.startswith("final_marks_"))
+    lines = early.read_bytes().splitlines(keepends=True)
+    resent = landing / early.name.replace(".csv", "_99.csv")
+    resent.write_bytes(b"".join(lines[:-1]))
+    _run(["load", str(landing)], env)
+    _run(model, env)
+    with psycopg.connect(warehouse.url) as conn:
+        incremental = conn.execute(CHECKSUM.format(table)).fetchone()
+        resent_rows = conn.execute(
+            "select rows_loaded from raw.load_log where file_name = %s and status = 'loaded'",
+            (resent.name,),
+        ).fetchone()
+        changed = conn.execute(
+            f"select count(*) from {table} where load_id > %s", (first[1],)
+        ).fetchone()[0]
+        assert resent_rows is not None and resent_rows[0] > 0
+        assert changed > 0, "the incremental runs took in the new loads"
+    _run([*model, "--full-refresh"], env)
+    with psycopg.connect(warehouse.url) as conn:
+        full = conn.execute(CHECKSUM.format(table)).fetchone()
+        assert _has_unique_index(conn, table, "final_mark_id")
+    assert incremental == full
+
+
+def _has_unique_index(conn: psycopg.Connection, table: str, column: str) -> bool:
     return conn.execute(
         """
         select exists (
             select 1 from pg_index as i
             join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
-            where i.indrelid = 'core.fct_mark'::regclass and i.indisunique
-              and i.indnatts = 1 and a.attname = 'mark_id')
-        """
+            where i.indrelid = %s::regclass and i.indisunique
+              and i.indnatts = 1 and a.attname = %s)
+        """,
+        (table, column),
     ).fetchone()[0]
 
 
@@ -109,7 +167,12 @@ def test_mark_grain_is_enforced_by_the_table(built_warehouse):
     """The fact's grain (one row per mark ID) is a unique index, so no data test re-reads the
     whole table for it: the index is there after a build, and a duplicate is refused."""
     with psycopg.connect(built_warehouse.url) as conn:
-        assert _has_unique_index_on_mark_id(conn)
+        assert _has_unique_index(conn, "core.fct_mark", "mark_id")
         assert conn.execute("select count(*) from core.fct_mark").fetchone()[0] > 0
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute("insert into core.fct_mark select * from core.fct_mark limit 1")
+        conn.rollback()
+        final_marks = "staging.stg_journal__final_marks"
+        assert _has_unique_index(conn, final_marks, "final_mark_id")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(f"insert into {final_marks} select * from {final_marks} limit 1")
