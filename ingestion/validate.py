@@ -33,6 +33,12 @@ from ingestion.contracts import Column, Feed, Output, normalize_header
 from ingestion.readers import Chunk
 
 CACHE_LIMIT = 200_000
+# a column whose chunk brings mostly values not met before (IDs, timestamps) keeps only the
+# chunk's values once it holds more than FEW: keeping them for the file cost up to CACHE_LIMIT
+# entries per such column (the peak of a loader run) and saved nothing, since they do not come
+# back; a column of few values (teachers, dates, codes) keeps them all
+MOSTLY_NEW = 0.5
+FEW = 20_000
 
 
 class HeaderError(Exception):
@@ -231,6 +237,11 @@ class _ColumnRun:
             self.identity.clear()
         uniq = self.uniq = set(values)
         new = uniq.difference(self.cache)
+        if len(new) > MOSTLY_NEW * len(uniq) and len(self.cache) > FEW:
+            for d in (self.cache, self.first, self.bad, self.flag):
+                d.clear()
+            self.identity.clear()
+            new = uniq
         if new:
             self._learn(new)
         if self.bad and not uniq.isdisjoint(self.bad):
