@@ -175,6 +175,11 @@ class _ColumnRun:
         self.timestamps = _TimestampCheck() if col.type == "timestamp" else None
         self.uniq: set[str] | None = None  # the distinct values of the chunk last run
 
+    def _forget(self) -> None:
+        for d in (self.cache, self.first, self.bad, self.flag):
+            d.clear()
+        self.identity.clear()
+
     def _learn(self, values: set[str]) -> None:
         nulls = (NULL,) * self.width
         for v in values:
@@ -232,15 +237,11 @@ class _ColumnRun:
                 out[self.index] = column
             return
         if len(self.cache) > CACHE_LIMIT:
-            for d in (self.cache, self.first, self.bad, self.flag):
-                d.clear()
-            self.identity.clear()
+            self._forget()
         uniq = self.uniq = set(values)
         new = uniq.difference(self.cache)
         if len(new) > MOSTLY_NEW * len(uniq) and len(self.cache) > FEW:
-            for d in (self.cache, self.first, self.bad, self.flag):
-                d.clear()
-            self.identity.clear()
+            self._forget()
             new = uniq
         if new:
             self._learn(new)

@@ -33,6 +33,14 @@ def _extract_date(path: Path) -> str:
     return re.search(r"_(\d{8})", path.name).group(1)
 
 
+def _deliver(files: list[Path], landing: Path, env: dict, keep) -> None:
+    """Drop the files whose extract date `keep` accepts into the landing folder and load it."""
+    for path in files:
+        if keep(_extract_date(path)):
+            shutil.copy2(path, landing / path.name)
+    _run(["load", str(landing)], env)
+
+
 def test_incremental_equals_full_refresh(warehouse, correctness_region, pseudonym_key, tmp_path):
     region, manifest = correctness_region
     files = sorted(p for p in region.iterdir() if p.is_file() and not p.name.startswith("_"))
@@ -43,20 +51,14 @@ def test_incremental_equals_full_refresh(warehouse, correctness_region, pseudony
     landing.mkdir()
     env = {**os.environ, "DBT_TARGET_PATH": str(tmp_path / "dbt-target")}
 
-    for path in files:
-        if _extract_date(path) < cut_days[0]:
-            shutil.copy2(path, landing / path.name)
-    _run(["load", str(landing)], env)
+    _deliver(files, landing, env, lambda d: d < cut_days[0])
     _run(["dbt", "build", "--select", "+fct_mark", "--indirect-selection", "cautious"], env)
     with psycopg.connect(warehouse.url) as conn:
         before = conn.execute("select count(*), max(load_id) from core.fct_mark").fetchone()
     assert before[0] > 0
 
     for day in cut_days:
-        for path in files:
-            if _extract_date(path) == day:
-                shutil.copy2(path, landing / path.name)
-        _run(["load", str(landing)], env)
+        _deliver(files, landing, env, lambda d, day=day: d == day)
         _run(["dbt", "run", "--select", "fct_mark"], env)
     with psycopg.connect(warehouse.url) as conn:
         incremental = conn.execute(FACT_CHECKSUM).fetchone()
@@ -111,19 +113,13 @@ def test_final_marks_incremental_equals_full_refresh(
     model = ["dbt", "run", "--select", "stg_journal__final_marks"]
     table = "staging.stg_journal__final_marks"
 
-    for path in files:
-        if _extract_date(path) < cut_days[0]:
-            shutil.copy2(path, landing / path.name)
-    _run(["load", str(landing)], env)
+    _deliver(files, landing, env, lambda d: d < cut_days[0])
     _run(model, env)
     with psycopg.connect(warehouse.url) as conn:
         first = conn.execute(f"select count(*), max(load_id) from {table}").fetchone()
     assert first[0] > 0
     for day in cut_days:
-        for path in files:
-            if _extract_date(path) == day:
-                shutil.copy2(path, landing / path.name)
-        _run(["load", str(landing)], env)
+        _deliver(files, landing, env, lambda d, day=day: d == day)
         _run(model, env)
     # an early extract sent again (new content: its last line dropped) after the newer ones
     early = next(p for p in files if p.name.startswith("final_marks_"))
