@@ -52,6 +52,7 @@ TABLE = 200  # entries per level table
 DIFFICULTY = (-0.15, 0.0, 0.4)
 NOMINAL_LESSON_DAYS = 165
 CHUNK = 2000  # lines handed to the writer at a time
+MARK_IDS_PER_PART = 100_000_000  # mark IDs of one part of a region, counted from its first
 
 
 def subjects_for(grade: int) -> tuple[tuple[str, int, int], ...]:
@@ -209,9 +210,10 @@ class Journal:
 
     def __init__(self, region: Region, marks_per_year: int, seed: int) -> None:
         self.region = region
-        self.rng = random.Random(f"{seed}:journal")
+        part = region.shard.number if region.shard is not None else None
+        self.rng = random.Random(f"{seed}:journal" + ("" if part is None else f":part-{part}"))
         self.per_day = marks_per_year / NOMINAL_LESSON_DAYS
-        self.mark_id = 10_000_000
+        self.mark_id = 10_000_000 + (part or 0) * MARK_IDS_PER_PART
         self.groups: list[Group] = []
         by_key: dict[tuple[str, str], Group] = {}
         for st in region.students:

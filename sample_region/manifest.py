@@ -3,6 +3,7 @@ the written files back), so that it is an independent second way to each publish
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from sample_region.calendar import count_date, school_year_of, year_label
 from sample_region.dirty import KINDS
 from sample_region.journal import Journal
 from sample_region.model import CLASS_ORDER, TRAJECTORY_CLASSES, Region, Spell, Student
+from sample_region.writers import Spool
 
 FORMAT = "kontingent-sample-region/1"
 GENERAL = ("НОО", "ООО", "СОО")
@@ -229,23 +231,140 @@ def non_degeneracy(att: list[dict[str, Any]], cases: dict[str, list[str]]) -> di
     }
 
 
+def sections(region: Region, journal: Journal, spool: Spool) -> dict[str, Any]:
+    """The figures of the students `region` simulates (a part of a region or all of it); each
+    school year's trajectories go to `spool` (one line per student: `student ID<TAB>JSON`, in
+    student ID order) rather than memory."""
+    by_year: dict[str, list[str]] = {}
+    for row in trajectories(region):
+        by_year.setdefault(row["school_year"], []).append(
+            f"{row['student_id']}\t{json.dumps(row, ensure_ascii=False)}"
+        )
+    years = [year_label(y) for y in range(region.first_year, region.last_year + 1)]
+    for i, y in enumerate(years):
+        spool.write("trajectories", i, by_year.pop(y, []))
+    moves, reasons = movements(region)
+    return {
+        "students_in_registry": len(region.students),
+        "enrolment": enrolment(region),
+        "movements": moves,
+        "exit_reasons": reasons,
+        "trajectory_counts": trajectory_counts(region),
+        "transfer_outcomes": migration.transfer_outcomes(region),
+        "flows": migration.flows(region),
+        "cohorts": migration.cohorts(region),
+        "mobility": migration.mobility(region),
+        "lost_children": migration.lost_children(region),
+        "attestation": attestation(journal),
+        "current_marks": current_marks(journal),
+        "additional_education": additional_education(region),
+        "cases": {k: list(v) for k, v in region.cases.items()},
+        "school_years": years,
+    }
+
+
+def _summed(
+    parts: list[dict[str, Any]], name: str, values: tuple[str, ...], order: Any
+) -> list[dict[str, Any]]:
+    """Rows of section `name` from every part, the `values` summed over rows whose other
+    fields are equal, sorted by `order(row)`."""
+    rows: dict[tuple, dict[str, Any]] = {}
+    for part in parts:
+        for row in part[name]:
+            key = tuple((k, v) for k, v in row.items() if k not in values)
+            have = rows.get(key)
+            if have is None:
+                rows[key] = dict(row)
+            else:
+                for v in values:
+                    have[v] += row[v]
+    return sorted(rows.values(), key=order)
+
+
+def _rates(row: dict[str, Any]) -> dict[str, Any]:
+    subject = row["subject_to_attestation"]
+    row["pass_rate"] = round(100 * row["passed"] / subject, 4)
+    row["quality_rate"] = round(100 * row["quality"] / subject, 4)
+    return row
+
+
+def _lines(chunks: Iterator[list[str]]) -> Iterator[str]:
+    for chunk in chunks:
+        yield from chunk
+
+
+def _trajectories(spools: list[Spool], years: list[str]) -> Iterator[dict[str, Any]]:
+    """Every part's trajectories by school year and student ID, one row at a time."""
+    for i in range(len(years)):
+        runs = [_lines(spool.read("trajectories", i)) for spool in spools]
+        for line in heapq.merge(*runs, key=lambda line: line.split("\t", 1)[0]):
+            yield json.loads(line.split("\t", 1)[1])
+
+
+def merge(parts: list[dict[str, Any]], spools: list[Spool]) -> dict[str, Any]:
+    """The figures of a whole region from those of its parts (each student is in one part, so
+    counts of students add up)."""
+    years = parts[0]["school_years"]
+    out: dict[str, Any] = {"trajectories": _trajectories(spools, years)}
+    if len(parts) == 1:
+        return parts[0] | out
+    class_order = {c: i for i, c in enumerate(CLASS_ORDER)}
+    out |= {
+        "students_in_registry": sum(p["students_in_registry"] for p in parts),
+        "enrolment": _summed(parts, "enrolment", ("count",), lambda r: (
+            r["school_year"], r["org_id"], r["program"], r["grade"] or 0, r["sex"])),
+        "movements": _summed(parts, "movements", ("count",), lambda r: (
+            r["school_year"], r["type"], r["program"])),
+        "exit_reasons": _summed(parts, "exit_reasons", ("count",), lambda r: (
+            r["school_year"], r["reason"], r["program"])),
+        "trajectory_counts": _summed(parts, "trajectory_counts", ("count",), lambda r: (
+            r["school_year"], class_order[r["class"]])),
+        "transfer_outcomes": _summed(parts, "transfer_outcomes", ("count",), lambda r: (
+            r["school_year"], r["municipality"], r["kind"], r["outcome"])),
+        "flows": _summed(parts, "flows", ("count",), lambda r: (
+            r["school_year"], r["source"], r["target"])),
+        "cohorts": _summed(parts, "cohorts", ("count",), lambda r: (
+            r["cohort_year"], r["entry_grade"], r["school_year"], r["status"], r["grade"] or 0)),
+        "mobility": _summed(parts, "mobility", ("enrolled", "mobile", "stable"), lambda r: (
+            r["school_year"], r["org_id"])),
+        "lost_children": sorted((r for p in parts for r in p["lost_children"]),
+                                key=lambda r: (r["exit_date"], r["student_id"])),
+        "attestation": [_rates(r) for r in _summed(parts, "attestation", (
+            "subject_to_attestation", "passed", "quality", "excellent", "good", "one_fail",
+            "pass_rate", "quality_rate", "numeric_final_marks", "numeric_final_sum",
+        ), lambda r: (r["school_year"], r["org_id"], r["grade"], r["period"]))],
+        "current_marks": _summed(parts, "current_marks", (
+            "marks", "numeric", "numeric_sum", "weighted_sum", "weight_total", "deleted",
+        ), lambda r: (r["org_id"], r["school_year"])),
+        "additional_education": _summed(parts, "additional_education", (
+            "enrolments", "children"), lambda r: (r["school_year"], r["direction"])),
+        "cases": {},
+        "school_years": years,
+    }  # fmt: skip
+    for part in parts:
+        for kind, sids in part["cases"].items():
+            out["cases"].setdefault(kind, []).extend(sids)
+    return out
+
+
 def build(
     region: Region,
-    journal: Journal,
+    figures: dict[str, Any],
     arguments: dict[str, Any],
     files: list[dict[str, object]],
     accounts_summary: dict[str, object],
     defects: list[dict[str, object]],
 ) -> dict[str, Any]:
-    moves, reasons = movements(region)
-    att = attestation(journal)
-    cases = {k: sorted(set(v)) for k, v in sorted(region.cases.items())}
+    """The manifest: the region's territory and organizations from `region`, its students'
+    figures from `figures` (see `sections` and `merge`)."""
+    att = figures["attestation"]
+    cases = {k: sorted(set(v)) for k, v in sorted(figures["cases"].items())}
     reorg = region.reorg
     closure = region.closure
     return {
         "format": FORMAT,
         "arguments": arguments,
-        "school_years": [year_label(y) for y in range(region.first_year, region.last_year + 1)],
+        "school_years": figures["school_years"],
         "first_extract": region.first_extract.isoformat(),
         "last_extract": region.last_extract.isoformat(),
         "conventions": {
@@ -257,7 +376,7 @@ def build(
             "line_numbers": "physical lines, header = line 1",
         },
         "counts": {
-            "students_in_registry": len(region.students),
+            "students_in_registry": figures["students_in_registry"],
             "organizations": len(region.orgs),
             "municipalities": len(region.munis),
             "files": len(files),
@@ -279,21 +398,21 @@ def build(
         "closure": (
             {"org_id": closure[0].org_id, "date": closure[1].isoformat()} if closure else None
         ),
-        "enrolment": enrolment(region),
-        "movements": moves,
-        "exit_reasons": reasons,
+        "enrolment": figures["enrolment"],
+        "movements": figures["movements"],
+        "exit_reasons": figures["exit_reasons"],
         "trajectory_classes": [{"class": c, "meaning": m} for c, m in TRAJECTORY_CLASSES],
-        "trajectory_counts": trajectory_counts(region),
-        "trajectories": trajectories(region),
-        "transfer_outcomes": migration.transfer_outcomes(region),
-        "flows": migration.flows(region),
-        "cohorts": migration.cohorts(region),
-        "mobility": migration.mobility(region),
-        "lost_children": migration.lost_children(region),
+        "trajectory_counts": figures["trajectory_counts"],
+        "trajectories": figures["trajectories"],
+        "transfer_outcomes": figures["transfer_outcomes"],
+        "flows": figures["flows"],
+        "cohorts": figures["cohorts"],
+        "mobility": figures["mobility"],
+        "lost_children": figures["lost_children"],
         "accounts": accounts_summary,
         "attestation": att,
-        "current_marks": current_marks(journal),
-        "additional_education": additional_education(region),
+        "current_marks": figures["current_marks"],
+        "additional_education": figures["additional_education"],
         "cases": cases,
         "non_degeneracy": non_degeneracy(att, cases),
         "defect_kinds": [

@@ -314,6 +314,17 @@ class Spell:
         return self.start <= d and (self.end is None or d < self.end)
 
 
+@dataclass(frozen=True)
+class Shard:
+    """A part of the region simulated on its own: the students of the schools `schools` (org
+    IDs) when the first year begins, those who enter them later (from their municipalities'
+    kindergartens, from outside the region), and a share of the colleges' students. They may
+    move anywhere in the region; every part has the whole region's organizations."""
+
+    number: int
+    schools: frozenset[str]
+
+
 @dataclass
 class Params:
     students: int
@@ -326,8 +337,9 @@ class Params:
 class Region:
     """Builds and simulates the whole region for the given parameters."""
 
-    def __init__(self, params: Params, simulate: bool = True) -> None:
+    def __init__(self, params: Params, simulate: bool = True, shard: Shard | None = None) -> None:
         self.p = params
+        self.shard = shard
         self.rng = random.Random(f"{params.seed}:model")
         self.last_year = school_year_of(params.until)
         self.first_year = self.last_year - params.years + 1
@@ -355,8 +367,47 @@ class Region:
         self._kg_leavers: list[Student] = []
         self._territory()
         self._organizations()
+        # the municipalities with schools of this part, and its share of the region's students
+        self.own_munis = [
+            m for m in self.munis
+            if any(o.muni is m and self.own(o) for o in self.orgs if o.kind == "school")
+        ]  # fmt: skip
+        self.share = 1.0
+        if shard is not None:
+            self.rng = random.Random(f"{params.seed}:model:part-{shard.number}")
+            counts = self.initial_by_school()
+            self.share = sum(counts[o] for o in shard.schools) / sum(counts.values())
         if simulate:
             self.build()
+
+    def initial_by_school(self) -> dict[str, int]:
+        """Students of each school when the first school year begins."""
+        out: dict[str, int] = {}
+        for org, _, count in self._initial:
+            out[org.org_id] = out.get(org.org_id, 0) + count
+        return out
+
+    def shards(self, limit: int) -> list[Shard | None]:
+        """The parts to simulate one at a time: schools in the registry's order (municipality
+        by municipality), grouped while their students stay within `limit`; `[None]` (the whole
+        region at once) when the region is within `limit`."""
+        if self.p.students <= limit:
+            return [None]
+        groups: list[list[str]] = [[]]
+        size = 0
+        for org_id, n in self.initial_by_school().items():
+            if groups[-1] and size + n > limit:
+                groups.append([])
+                size = 0
+            groups[-1].append(org_id)
+            size += n
+        if len(groups) == 1:
+            return [None]
+        return [Shard(i, frozenset(g)) for i, g in enumerate(groups)]
+
+    def own(self, org: Org) -> bool:
+        """Whether `org` is a school of this part (every school when the region is whole)."""
+        return self.shard is None or org.org_id in self.shard.schools
 
     # -- helpers ---------------------------------------------------------------------------
     def year(self, y: int) -> SchoolYear:
@@ -747,6 +798,8 @@ class Region:
         rng = self.rng
         y0 = self.first_year
         for org, g, count in self._initial:
+            if not self.own(org):
+                continue
             for k in range(count):
                 letter = LETTERS[k % org.n_classes[g]]
                 st = self.new_student(y0 - (g - 1), org.muni)
@@ -768,16 +821,16 @@ class Region:
                     self.event(st, PROMOTE, d, org, grade + 1, f"{grade + 1}{letter}")
                 st.cur = (org, g, f"{g}{letter}")
         # kindergarten children who start school next September
-        for muni in self.munis:
+        for muni in self.own_munis:
             self._kindergarten_intake(muni, y0 + 1, historical=True)
         # college students, courses 1-3
         colleges = [o for o in self.orgs if o.kind == "college"]
-        cohort = self.p.students / 10.1
+        cohort = self.p.students * self.share / 10.1
         for course in (1, 2, 3):
             for k in range(round(cohort * 0.3)):
                 college = colleges[k % len(colleges)]
                 spec = college.programs[k % len(college.programs)]
-                muni = rng.choice(self.munis)
+                muni = rng.choice(self.own_munis)
                 st = self.new_student(y0 - course - 8, muni, kind="college")
                 start_year = y0 - course + 1
                 group = f"{spec.direction}-{start_year % 100}"
@@ -798,7 +851,9 @@ class Region:
         """Kindergarten children of one cohort (those entering school in `entry_year`)."""
         rng = self.rng
         kgs = [o for o in self.orgs if o.kind == "preschool" and o.muni is muni and not o.suspended]
-        cohort = sum(o.g1_target for o in self.orgs if o.kind == "school" and o.muni is muni)
+        cohort = sum(
+            o.g1_target for o in self.orgs if o.kind == "school" and o.muni is muni and self.own(o)
+        )
         out = []
         year = entry_year - 2  # the school year in which they enter the model's kindergartens
         sy = self.year(year)
@@ -882,7 +937,7 @@ class Region:
         excluded: set[str] = set()
         if y > self.first_year:
             self._intake(y)
-        for muni in self.munis:
+        for muni in self.own_munis:
             self._kindergarten_intake(muni, y + 2)
         self._dop_enrol(y)
         if self.reorg and school_year_of(self.reorg[2]) == y:
@@ -923,8 +978,8 @@ class Region:
         d = self.year(y).first_day
         if d > self.last_extract:
             return
-        for muni in self.munis:
-            schools = self._schools(y, 1, muni)
+        for muni in self.own_munis:
+            schools = [o for o in self._schools(y, 1, muni) if self.own(o)]
             leavers = [st for st in self._kg_leavers if st.residence_on(d)[:5] == muni.code]
             slots: list[Org] = []
             for s in schools:
@@ -1067,7 +1122,7 @@ class Region:
                 ev.cancelled = True
                 self.case("cancelled_exit", st)
         # newcomers from outside the region, grades 2–11
-        schools = [o for o in self._schools(y, 2) if o.org_id not in excluded]
+        schools = [o for o in self._schools(y, 2) if o.org_id not in excluded and self.own(o)]
         for _ in range(round(0.01 * n)):
             school = self._weighted_school(schools, 0)
             g = rng.choice([g for g in school.grades if g >= 2])
@@ -1272,7 +1327,7 @@ class Region:
                         ev.versions = ((idx, wrong), (later, AS_IS))
                 first = min(first, idx)
             st.registry = self.snapshot_on_or_before(first)
-        if self.p.dirty > 0:
+        if self.p.dirty > 0 and (self.shard is None or self.shard.number == 0):
             self._plant_orphan()
 
     def snapshot_on_or_before(self, idx: int) -> int:

@@ -11,11 +11,11 @@ import io
 import random
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
     from sample_region.dirty import Injector
@@ -322,6 +322,57 @@ class CsvBatch:
         )  # fmt: skip
         if self.injector is not None:
             self.injector.after_write(self.landing, self.feed, name, self.d)
+
+
+class Spool:
+    """The lines one part of a region gives each feed on each extract day, kept on disk until
+    that day's files are written from every part: one file per feed, each day's lines one
+    span of it (a part writes its days in order)."""
+
+    def __init__(self, folder: Path, name: str) -> None:
+        self.folder = folder
+        self.name = name
+        self._files: dict[str, BinaryIO] = {}
+        self._spans: dict[str, dict[int, tuple[int, int]]] = {}
+
+    def write(self, feed: str, idx: int, lines: list[str]) -> None:
+        if not lines:
+            return
+        f = self._files.get(feed)
+        if f is None:
+            f = self._files[feed] = (self.folder / f"{self.name}.{feed}").open("w+b")
+            self._spans[feed] = {}
+        data = ("\n".join(lines) + "\n").encode("utf-8")
+        start = f.tell()
+        spans = self._spans[feed]
+        first, end = spans.get(idx, (start, start))
+        if end != start:
+            raise ValueError(f"{self.name}: {feed} lines of day {idx} after a later day's")
+        spans[idx] = (first, start + len(data))
+        f.write(data)
+
+    def read(self, feed: str, idx: int, chunk: int = 1 << 22) -> Iterator[list[str]]:
+        """The lines written for `feed` on day `idx`, in order, a list of about `chunk` bytes
+        at a time (nothing when none were written)."""
+        span = self._spans.get(feed, {}).get(idx)
+        if span is None:
+            return
+        f = self._files[feed]
+        pos, end = span
+        rest = b""
+        while pos < end:
+            f.seek(pos)
+            data = rest + f.read(min(chunk, end - pos))
+            pos = min(pos + chunk, end)
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            if cut:
+                yield data[:cut].decode("utf-8").split("\n")[:-1]
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
+        self._files.clear()
 
 
 def _deterministic_zip(data: bytes) -> bytes:

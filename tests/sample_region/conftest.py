@@ -33,3 +33,22 @@ def dirty(tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("dirty")
     manifest = generate_region(out=out, seed=11, dirty=0.002, **SMALL)
     return out, json.loads(manifest.read_text(encoding="utf-8"))
+
+
+#: The correctness region's parameters with a part size that splits it into three parts.
+PARTED = {**CORRECTNESS_PROFILE, "part_students": 400}
+
+
+@pytest.fixture(scope="session")
+def parted(tmp_path_factory) -> tuple[Path, dict]:
+    """The correctness region's parameters simulated in parts (a municipality or two at a
+    time), as large regions are."""
+    out = tmp_path_factory.mktemp("parted")
+    manifest = generate_region(out=out, **PARTED)
+    return out, json.loads(manifest.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(params=["correctness", "parted"])
+def region(request) -> tuple[Path, dict]:
+    """The correctness region, whole and in parts."""
+    return request.getfixturevalue(request.param)

@@ -1,5 +1,6 @@
 """The manifest agrees with an independent count over the files: enrolment by grade level on
-20 September, movements by type and school year, accounts by role."""
+20 September, movements by type and school year, accounts by role; for a region simulated
+whole and one simulated in parts (whose figures are merged)."""
 
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ def _school_year(d: date) -> str:
     return f"{y}/{y + 1}"
 
 
-def test_movements_by_type_and_year(correctness):
-    folder, manifest = correctness
+def test_movements_by_type_and_year(region):
+    folder, manifest = region
     counted = Counter(
         (_school_year(parse_date(r["дата события"])), r["тип события"], r["вид программы"])
         for r in _events(folder)
@@ -40,8 +41,8 @@ def test_movements_by_type_and_year(correctness):
     assert counted == claimed
 
 
-def test_enrolment_by_grade_on_20_september(correctness):
-    folder, manifest = correctness
+def test_enrolment_by_grade_on_20_september(region):
+    folder, manifest = region
     by_student: dict[str, list[dict[str, str]]] = {}
     for r in _events(folder):
         if r["вид программы"] != "ДОП":
@@ -71,8 +72,8 @@ def test_enrolment_by_grade_on_20_september(correctness):
         assert sum(counted.values()) > 1000
 
 
-def test_accounts_by_role_linked_on_the_last_extract(correctness):
-    folder, manifest = correctness
+def test_accounts_by_role_linked_on_the_last_extract(region):
+    folder, manifest = region
     last: dict[str, dict] = {}
     for f in feed_files(folder, "accounts"):
         for obj in read_jsonl(f.path):
