@@ -10,10 +10,13 @@ teacher is usually also a subject teacher: two accounts with one `esia_oid`.
 
 from __future__ import annotations
 
+import bisect
 import json
 import random
-from dataclasses import dataclass, field
+from array import array
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 
 #: Accounts linked to ESIA by role, for a region of BASE_STUDENTS students.
 SEED_TABLE = (
@@ -38,17 +41,58 @@ def linked_targets(students: int) -> dict[str, int]:
     return {role: round(n * students / BASE_STUDENTS) for role, n in SEED_TABLE}
 
 
-@dataclass(slots=True)
-class Account:
-    account_id: str
-    role: str
-    org_id: str | None
-    oktmo: str | None
-    created: datetime
-    linked: datetime | None = None
-    esia_oid: str | None = None
-    trust: str | None = None
-    sends: list[int] = field(default_factory=list)
+#: Trust levels of ESIA accounts, in the order of the draw.
+TRUST_LEVELS = ("подтверждённая", "стандартная", "упрощённая")
+ROLES = tuple(role for role, _ in SEED_TABLE)
+EPOCH = datetime(2000, 1, 1)
+NONE = -1
+
+
+def _seconds(t: datetime) -> int:
+    return int((t - EPOCH).total_seconds())
+
+
+def _time(seconds: int) -> datetime:
+    return EPOCH + timedelta(seconds=seconds)
+
+
+class Accounts:
+    """The region's accounts, a column per field (a few dozen bytes per account, so that a
+    large region's accounts take little memory). Times are whole seconds since EPOCH; NONE
+    marks a missing value; places (organization IDs, OKTMO codes) are kept once."""
+
+    def __init__(self) -> None:
+        self.account_id = array("q")
+        self.role = array("b")
+        self.org = array("i")  # index into places, or NONE
+        self.oktmo = array("i")
+        self.created = array("q")
+        self.linked = array("q")
+        self.oid = array("q")
+        self.trust = array("b")
+        self.places: list[str] = []
+        self._place: dict[str, int] = {}
+
+    def __len__(self) -> int:
+        return len(self.account_id)
+
+    def place(self, value: str | None) -> int:
+        if value is None:
+            return NONE
+        i = self._place.get(value)
+        if i is None:
+            i = self._place[value] = len(self.places)
+            self.places.append(value)
+        return i
+
+    def org_id(self, i: int) -> str | None:
+        return self.places[self.org[i]] if self.org[i] != NONE else None
+
+    def oktmo_of(self, i: int) -> str | None:
+        return self.places[self.oktmo[i]] if self.oktmo[i] != NONE else None
+
+    def linked_at(self, i: int) -> datetime | None:
+        return _time(self.linked[i]) if self.linked[i] != NONE else None
 
 
 @dataclass(frozen=True)
@@ -66,18 +110,18 @@ def build_accounts(
     seed: int,
     first_extract: date,
     last_extract: date,
-) -> list[Account]:
+) -> Accounts:
     rng = random.Random(f"{seed}:accounts")
     schools = [o for o in orgs if o.kind == "school"]
-    weights = [max(1, o.size) for o in schools]
+    cum_weights = list(accumulate(max(1, o.size) for o in schools))
     start = datetime.combine(first_extract, datetime.min.time())
     end = datetime.combine(last_extract, datetime.min.time()) + timedelta(hours=20)
-    out: list[Account] = []
+    out = Accounts()
     oid_seq = [rng.randint(1_000_000_00, 1_099_999_99)]
 
-    def new_oid() -> str:
+    def new_oid() -> int:
         oid_seq[0] += rng.randint(1, 97)
-        return str(oid_seq[0])
+        return oid_seq[0]
 
     def when(before_first: bool) -> datetime:
         lo, hi = (PORTAL_START, start) if before_first else (start, end)
@@ -86,8 +130,8 @@ def build_accounts(
         return t.replace(hour=8 + t.hour % 12)
 
     targets = linked_targets(students)
-    teachers: list[Account] = []
-    for role, linked_count in targets.items():
+    teachers: list[int] = []  # linked subject teachers not yet sharing their OID
+    for role_code, (role, linked_count) in enumerate(targets.items()):
         unlinked = round(linked_count * UNLINKED_SHARE.get(role, 0.03))
         for k in range(linked_count + unlinked):
             if role == "Управление образованием":
@@ -98,53 +142,55 @@ def build_accounts(
                 o = orgs[k % len(orgs)]
                 org_id, oktmo = o.org_id, o.oktmo
             else:
-                o = rng.choices(schools, weights)[0]
+                o = rng.choices(schools, cum_weights=cum_weights)[0]
                 org_id, oktmo = o.org_id, o.oktmo
-            acc = Account(
-                account_id=str(5_000_000 + len(out) * 3 + rng.randint(0, 2)),
-                role=role,
-                org_id=org_id,
-                oktmo=oktmo,
-                created=when(rng.random() < 0.75),
-            )
+            account_id = 5_000_000 + len(out) * 3 + rng.randint(0, 2)
+            created = when(rng.random() < 0.75)
+            linked_at: datetime | None = None
+            trust = oid = NONE
+            org, place = out.place(org_id), out.place(oktmo)
             if k < linked_count:
                 if rng.random() < 0.7:
-                    acc.linked = acc.created + timedelta(minutes=rng.randint(5, 4000))
+                    linked_at = created + timedelta(minutes=rng.randint(5, 4000))
                 else:  # linked later
-                    span = max(60, int((end - acc.created).total_seconds()))
-                    acc.linked = acc.created + timedelta(seconds=rng.randrange(span))
-                acc.linked = min(acc.linked, end)
+                    span = max(60, int((end - created).total_seconds()))
+                    linked_at = created + timedelta(seconds=rng.randrange(span))
+                linked_at = min(linked_at, end)
                 r = rng.random()
-                acc.trust = (
-                    "подтверждённая" if r < 0.85 else "стандартная" if r < 0.98 else ("упрощённая")
-                )
-                shared = None
-                if (role == "Классный руководитель" and rng.random() < 0.85) or (
+                trust = 0 if r < 0.85 else 1 if r < 0.98 else 2
+                shared = (role == "Классный руководитель" and rng.random() < 0.85) or (
                     role == "Заведующий учебной частью" and rng.random() < 0.6
-                ):
-                    shared = teachers
-                if shared:
-                    partner = shared.pop(rng.randrange(len(shared)))
-                    acc.esia_oid = partner.esia_oid
-                    acc.trust = partner.trust
-                    if partner.org_id and role != "Управление образованием":
-                        acc.org_id, acc.oktmo = partner.org_id, partner.oktmo
+                )
+                if shared and teachers:
+                    partner = teachers.pop(rng.randrange(len(teachers)))
+                    oid = out.oid[partner]
+                    trust = out.trust[partner]
+                    if out.org[partner] != NONE and role != "Управление образованием":
+                        org, place = out.org[partner], out.oktmo[partner]
                 else:
-                    acc.esia_oid = new_oid()
+                    oid = new_oid()
                 if role == "Учитель-предметник":
-                    teachers.append(acc)
-            out.append(acc)
+                    teachers.append(len(out))
+            out.account_id.append(account_id)
+            out.role.append(role_code)
+            out.org.append(org)
+            out.oktmo.append(place)
+            out.created.append(_seconds(created))
+            out.linked.append(_seconds(linked_at) if linked_at is not None else NONE)
+            out.oid.append(oid)
+            out.trust.append(trust)
     place_demo_staff(out, orgs, muni_oktmo)
     return out
 
 
-def place_demo_staff(accounts: list[Account], orgs: list[OrgRef], muni_oktmo: list[str]) -> None:
+def place_demo_staff(accounts: Accounts, orgs: list[OrgRef], muni_oktmo: list[str]) -> None:
     """Give linked accounts of the demo staff's roles their fixed OIDs, trust levels and
-    places (sample_region/demo_staff.py); an account already in the right place is preferred."""
+    places (sample_region/demo_staff.py); an account already in the right place is preferred
+    (the first such account, in the order accounts were made)."""
     from sample_region.demo_staff import DEMO_STAFF
 
     org_by_id = {o.org_id: o for o in orgs}
-    taken: set[str] = set()
+    taken: set[int] = set()
     for person in DEMO_STAFF:
         if any(
             (a.org_id and a.org_id not in org_by_id) or (a.oktmo and a.oktmo not in muni_oktmo)
@@ -155,111 +201,132 @@ def place_demo_staff(accounts: list[Account], orgs: list[OrgRef], muni_oktmo: li
         for want in person.accounts:
             org = org_by_id.get(want.org_id) if want.org_id else None
             oktmo = org.oktmo if org else want.oktmo
-            candidates = [
-                a
-                for a in accounts
-                if a.role == want.role and a.linked is not None and a.account_id not in taken
-            ]
-            if not candidates:
+            role = ROLES.index(want.role)
+            best, best_key = None, (True, True)
+            for i in range(len(accounts)):
+                if accounts.role[i] != role or accounts.linked[i] == NONE or i in taken:
+                    continue
+                key = (accounts.org_id(i) != (org.org_id if org else None),
+                       accounts.oktmo_of(i) != oktmo)  # fmt: skip
+                if best is None or key < best_key:
+                    best, best_key = i, key
+                    if key == (False, False):
+                        break
+            if best is None:
                 break
-            best = min(
-                candidates,
-                key=lambda a: (a.org_id != (org.org_id if org else None), a.oktmo != oktmo),
-            )
-            taken.add(best.account_id)
+            taken.add(best)
             chosen.append((best, org, oktmo))
         else:
-            for acc, org, oktmo in chosen:
-                acc.esia_oid = person.esia_oid
-                acc.trust = person.trust
-                acc.org_id = org.org_id if org else None
-                acc.oktmo = oktmo
+            for i, org, oktmo in chosen:
+                accounts.oid[i] = int(person.esia_oid)
+                accounts.trust[i] = TRUST_LEVELS.index(person.trust)
+                accounts.org[i] = accounts.place(org.org_id if org else None)
+                accounts.oktmo[i] = accounts.place(oktmo)
 
 
 def iso(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S+03:00")
 
 
-def account_sends(
-    accounts: list[Account], days: list[date], seed: int
-) -> dict[int, list[tuple[Account, datetime | None]]]:
-    """The records to send per extract index: each account at creation, at linking, and at a
-    few later logins, as (account, last login so far); one record per account per file."""
-    import bisect
+class Sends:
+    """The accounts' records of each extract day: account numbers (positions in `Accounts`) and
+    the last login so far (seconds since EPOCH, or NONE), in the order accounts were made."""
 
+    def __init__(self, days: int) -> None:
+        self.accounts = [array("i") for _ in range(days)]
+        self.logins = [array("q") for _ in range(days)]
+
+    def on(self, idx: int) -> list[tuple[int, datetime | None]]:
+        return [
+            (a, _time(t) if t != NONE else None)
+            for a, t in zip(self.accounts[idx], self.logins[idx], strict=True)
+        ]
+
+
+def account_sends(accounts: Accounts, days: list[date], seed: int) -> Sends:
+    """The records to send per extract index: each account at creation, at linking, and at a
+    few later logins, with the last login so far; one record per account per file."""
     rng = random.Random(f"{seed}:account-sends")
     last = len(days) - 1
-    per_day: dict[int, list[tuple[Account, datetime | None]]] = {}
+    out = Sends(len(days))
 
     def idx_of(t: datetime) -> int:
         if t.date() < days[0]:
             return 0
         return min(last, bisect.bisect_left(days, t.date()))
 
-    for acc in accounts:
-        first = idx_of(acc.created)
+    for a in range(len(accounts)):
+        first = idx_of(_time(accounts.created[a]))
         sends = {first}
-        if acc.linked is not None:
-            sends.add(idx_of(acc.linked))
+        linked = accounts.linked_at(a)
+        if linked is not None:
+            sends.add(idx_of(linked))
             for _ in range(rng.randint(0, 2)):
-                sends.add(rng.randint(idx_of(acc.linked), last))
+                sends.add(rng.randint(idx_of(linked), last))
         login: datetime | None = None
         for i in sorted(sends):
             day_end = _day_end(days[i])
-            if acc.linked is not None and acc.linked <= day_end:
-                lo = max(acc.linked, login) if login else acc.linked
+            if linked is not None and linked <= day_end:
+                lo = max(linked, login) if login else linked
                 span = max(1, int((day_end - lo).total_seconds()))
                 login = lo + timedelta(seconds=rng.randrange(span))
-            per_day.setdefault(i, []).append((acc, login))
-            acc.sends.append(i)
-    return dict(sorted(per_day.items()))
+            out.accounts[i].append(a)
+            out.logins[i].append(_seconds(login) if login is not None else NONE)
+    return out
 
 
 def _day_end(d: date) -> datetime:
     return datetime.combine(d, datetime.max.time()).replace(microsecond=0)
 
 
-def account_line(acc: Account, d: date, login: datetime | None) -> str:
-    """The JSON line of an account as sent on extract day `d` (the day's last state)."""
-    linked = acc.linked is not None and acc.linked <= _day_end(d)
+def account_line(accounts: Accounts, a: int, d: date, login: datetime | None) -> str:
+    """The JSON line of account `a` as sent on extract day `d` (the day's last state)."""
+    linked_at = accounts.linked_at(a)
+    linked = linked_at is not None and linked_at <= _day_end(d)
     record = {
-        "account_id": acc.account_id,
-        "esia_oid": acc.esia_oid if linked else None,
-        "role": acc.role,
-        "org_id": acc.org_id,
-        "oktmo": acc.oktmo,
-        "esia_linked_at": iso(acc.linked) if linked else None,  # type: ignore[arg-type]
+        "account_id": str(accounts.account_id[a]),
+        "esia_oid": str(accounts.oid[a]) if linked else None,
+        "role": ROLES[accounts.role[a]],
+        "org_id": accounts.org_id(a),
+        "oktmo": accounts.oktmo_of(a),
+        "esia_linked_at": iso(linked_at) if linked else None,  # type: ignore[arg-type]
         "last_login_at": iso(login) if linked and login else None,
-        "trust_level": acc.trust if linked else None,
+        "trust_level": TRUST_LEVELS[accounts.trust[a]] if linked else None,
     }
     return json.dumps(record, ensure_ascii=False)
 
 
-def account_records(accounts: list[Account], days: list[date], seed: int) -> dict[int, list[str]]:
+def account_records(accounts: Accounts, days: list[date], seed: int) -> dict[int, list[str]]:
     """JSON lines per extract index (see account_sends)."""
+    sends = account_sends(accounts, days, seed)
     return {
-        i: [account_line(acc, days[i], login) for acc, login in sends]
-        for i, sends in account_sends(accounts, days, seed).items()
+        i: [account_line(accounts, a, days[i], login) for a, login in sends.on(i)]
+        for i in range(len(days))
+        if sends.accounts[i]
     }
 
 
-def summary(accounts: list[Account], last_extract: date) -> dict[str, object]:
+def summary(accounts: Accounts, last_extract: date) -> dict[str, object]:
     """Accounts by role linked to ESIA on the last extract date, totals, two-role persons."""
-    linked: dict[str, int] = {role: 0 for role, _ in SEED_TABLE}
-    total: dict[str, int] = {role: 0 for role, _ in SEED_TABLE}
-    by_oid: dict[str, set[str]] = {}
+    linked = [0] * len(ROLES)
+    total = [0] * len(ROLES)
+    roles_of: dict[int, int] = {}  # OID -> bit set of roles
     by_trust: dict[str, int] = {}
-    for acc in accounts:
-        total[acc.role] += 1
-        if acc.linked is not None and acc.linked.date() <= last_extract:
-            linked[acc.role] += 1
-            by_oid.setdefault(acc.esia_oid or "", set()).add(acc.role)
-            by_trust[acc.trust or ""] = by_trust.get(acc.trust or "", 0) + 1
+    end = _seconds(datetime.combine(last_extract, datetime.max.time()))
+    for a in range(len(accounts)):
+        role = accounts.role[a]
+        total[role] += 1
+        if accounts.linked[a] != NONE and accounts.linked[a] <= end:
+            linked[role] += 1
+            oid = accounts.oid[a]
+            roles_of[oid] = roles_of.get(oid, 0) | (1 << role)
+            trust = TRUST_LEVELS[accounts.trust[a]] if accounts.trust[a] != NONE else ""
+            by_trust[trust] = by_trust.get(trust, 0) + 1
     return {
         "as_of": last_extract.isoformat(),
-        "linked_by_role": linked,
+        "linked_by_role": dict(zip(ROLES, linked, strict=True)),
         "linked_by_trust_level": dict(sorted(by_trust.items())),
-        "accounts_by_role": total,
-        "unlinked": sum(total.values()) - sum(linked.values()),
-        "persons_with_two_roles": sum(1 for roles in by_oid.values() if len(roles) > 1),
+        "accounts_by_role": dict(zip(ROLES, total, strict=True)),
+        "unlinked": sum(total) - sum(linked),
+        "persons_with_two_roles": sum(1 for bits in roles_of.values() if bits & (bits - 1)),
     }

@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,7 @@ def generate_region(
     shards = base.shards(part_students)
     with tempfile.TemporaryDirectory(prefix=PARTS_PREFIX, dir=out) as tmp:
         spools: list[Spool] = []
-        sections: list[dict[str, Any]] = []
+        figures: dict[str, Any] | None = None
         try:
             for shard in shards:
                 spool = Spool(Path(tmp), f"part-{len(spools)}")
@@ -115,20 +115,22 @@ def generate_region(
                     region.build()
                 journal = Journal(region, marks_per_year, seed)
                 _spool_days(region, journal, plan, spool)
-                sections.append(mf.sections(region, journal, spool))
-                del region, journal
+                part = mf.sections(region, journal, spool)
+                spool.close()
+                figures = part if figures is None else mf.combine(figures, part)
+                del region, journal, part
             accounts = acc.build_accounts(
                 students, _org_refs(base), [m.oktmo for m in base.munis], seed,
                 base.first_extract, base.last_extract,
             )  # fmt: skip
             account_sends = acc.account_sends(accounts, base.extract_days, seed)
-            _write_days(base, plan, spools, account_sends, landing)
+            _write_days(base, plan, spools, accounts, account_sends, landing)
             arguments = _arguments(
                 students=students, years=years, seed=seed, dirty=dirty,
                 marks_per_year=marks_per_year, until=until,
             )  # fmt: skip
             manifest = mf.build(
-                base, mf.merge(sections, spools), arguments, landing.files,
+                base, mf.trajectories_of(figures or {}, spools), arguments, landing.files,
                 acc.summary(accounts, base.last_extract),
                 injector.defects if injector else [],
             )  # fmt: skip
@@ -286,7 +288,8 @@ def _write_days(
     region: Region,
     plan: list[DayStyles],
     spools: list[Spool],
-    account_sends: dict[int, list[tuple[acc.Account, datetime | None]]],
+    accounts: acc.Accounts,
+    account_sends: acc.Sends,
     landing: Landing,
 ) -> None:
     """Each extract day's files, from the organizations of `region`, the lines every part left
@@ -319,6 +322,6 @@ def _write_days(
                 for lines in spool.read(feed, idx):
                     out.extend(lines)
             out.close()
-        sends = account_sends.pop(idx, None)
-        if sends:
-            landing.jsonl("accounts", d, (acc.account_line(a, d, login) for a, login in sends))
+        if account_sends.accounts[idx]:
+            lines = (acc.account_line(accounts, a, d, login) for a, login in account_sends.on(idx))
+            landing.jsonl("accounts", d, lines)

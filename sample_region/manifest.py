@@ -301,16 +301,22 @@ def _trajectories(spools: list[Spool], years: list[str]) -> Iterator[dict[str, A
             yield json.loads(line.split("\t", 1)[1])
 
 
-def merge(parts: list[dict[str, Any]], spools: list[Spool]) -> dict[str, Any]:
-    """The figures of a whole region from those of its parts (each student is in one part, so
-    counts of students add up)."""
-    years = parts[0]["school_years"]
-    out: dict[str, Any] = {"trajectories": _trajectories(spools, years)}
-    if len(parts) == 1:
-        return parts[0] | out
+def trajectories_of(figures: dict[str, Any], spools: list[Spool]) -> dict[str, Any]:
+    """`figures` with the trajectories every part left in its spool."""
+    return figures | {"trajectories": _trajectories(spools, figures["school_years"])}
+
+
+def combine(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """The figures of two parts of a region (or of the parts seen so far and one more) as one:
+    each student is in one part, so counts of students add up."""
+    parts = [a, b]
     class_order = {c: i for i, c in enumerate(CLASS_ORDER)}
-    out |= {
-        "students_in_registry": sum(p["students_in_registry"] for p in parts),
+    cases: dict[str, list[str]] = {}
+    for part in parts:
+        for kind, sids in part["cases"].items():
+            cases.setdefault(kind, []).extend(sids)
+    return {
+        "students_in_registry": a["students_in_registry"] + b["students_in_registry"],
         "enrolment": _summed(parts, "enrolment", ("count",), lambda r: (
             r["school_year"], r["org_id"], r["program"], r["grade"] or 0, r["sex"])),
         "movements": _summed(parts, "movements", ("count",), lambda r: (
@@ -338,13 +344,9 @@ def merge(parts: list[dict[str, Any]], spools: list[Spool]) -> dict[str, Any]:
         ), lambda r: (r["org_id"], r["school_year"])),
         "additional_education": _summed(parts, "additional_education", (
             "enrolments", "children"), lambda r: (r["school_year"], r["direction"])),
-        "cases": {},
-        "school_years": years,
+        "cases": cases,
+        "school_years": a["school_years"],
     }  # fmt: skip
-    for part in parts:
-        for kind, sids in part["cases"].items():
-            out["cases"].setdefault(kind, []).extend(sids)
-    return out
 
 
 def build(

@@ -327,7 +327,8 @@ class CsvBatch:
 class Spool:
     """The lines one part of a region gives each feed on each extract day, kept on disk until
     that day's files are written from every part: one file per feed, each day's lines one
-    span of it (a part writes its days in order)."""
+    span of it (a part writes its days in order). Reading opens the file for each span, so
+    that a region of many parts holds no files open."""
 
     def __init__(self, folder: Path, name: str) -> None:
         self.folder = folder
@@ -335,13 +336,16 @@ class Spool:
         self._files: dict[str, BinaryIO] = {}
         self._spans: dict[str, dict[int, tuple[int, int]]] = {}
 
+    def _path(self, feed: str) -> Path:
+        return self.folder / f"{self.name}.{feed}"
+
     def write(self, feed: str, idx: int, lines: list[str]) -> None:
         if not lines:
             return
         f = self._files.get(feed)
         if f is None:
-            f = self._files[feed] = (self.folder / f"{self.name}.{feed}").open("w+b")
-            self._spans[feed] = {}
+            f = self._files[feed] = self._path(feed).open("ab")
+            self._spans.setdefault(feed, {})
         data = ("\n".join(lines) + "\n").encode("utf-8")
         start = f.tell()
         spans = self._spans[feed]
@@ -351,28 +355,31 @@ class Spool:
         spans[idx] = (first, start + len(data))
         f.write(data)
 
+    def close(self) -> None:
+        """Finish writing (what is written stays readable)."""
+        for f in self._files.values():
+            f.close()
+        self._files.clear()
+
     def read(self, feed: str, idx: int, chunk: int = 1 << 22) -> Iterator[list[str]]:
         """The lines written for `feed` on day `idx`, in order, a list of about `chunk` bytes
         at a time (nothing when none were written)."""
         span = self._spans.get(feed, {}).get(idx)
         if span is None:
             return
-        f = self._files[feed]
+        if feed in self._files:
+            self._files[feed].flush()
         pos, end = span
         rest = b""
-        while pos < end:
+        with self._path(feed).open("rb") as f:
             f.seek(pos)
-            data = rest + f.read(min(chunk, end - pos))
-            pos = min(pos + chunk, end)
-            cut = data.rfind(b"\n") + 1
-            rest = data[cut:]
-            if cut:
-                yield data[:cut].decode("utf-8").split("\n")[:-1]
-
-    def close(self) -> None:
-        for f in self._files.values():
-            f.close()
-        self._files.clear()
+            while pos < end:
+                data = rest + f.read(min(chunk, end - pos))
+                pos = min(pos + chunk, end)
+                cut = data.rfind(b"\n") + 1
+                rest = data[cut:]
+                if cut:
+                    yield data[:cut].decode("utf-8").split("\n")[:-1]
 
 
 def _deterministic_zip(data: bytes) -> bytes:
