@@ -89,9 +89,9 @@ def generate_region(
 ) -> Path:
     """Write a sample region's extract files into `out` and return the manifest's path.
 
-    A region of more than `part_students` students is simulated in parts, groups of
-    municipalities one at a time (see `Region.shards`), so that memory stays within one part's
-    size; the parts' lines wait on disk and each day's files are written from all of them."""
+    A region of more than `part_students` students is simulated in parts, groups of schools
+    one at a time (see `Region.shards`), so that memory stays within one part's size; the
+    parts' lines wait on disk and each day's files are written from all of them."""
     if students < 300 or years < 1:
         raise ValueError("a sample region needs at least 300 students and one school year")
     until = until or DEFAULT_UNTIL

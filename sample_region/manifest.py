@@ -296,7 +296,8 @@ def _lines(chunks: Iterator[list[str]]) -> Iterator[str]:
 def _trajectories(spools: list[Spool], years: list[str]) -> Iterator[dict[str, Any]]:
     """Every part's trajectories by school year and student ID, one row at a time."""
     for i in range(len(years)):
-        runs = [_lines(spool.read("trajectories", i)) for spool in spools]
+        # small chunks: one of each part is held while the runs are merged
+        runs = [_lines(spool.read("trajectories", i, chunk=1 << 16)) for spool in spools]
         for line in heapq.merge(*runs, key=lambda line: line.split("\t", 1)[0]):
             yield json.loads(line.split("\t", 1)[1])
 

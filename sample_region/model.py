@@ -335,7 +335,8 @@ class Params:
 
 
 class Region:
-    """Builds and simulates the whole region for the given parameters."""
+    """Builds the region for the given parameters and simulates it, whole or one part of it
+    (`shard`)."""
 
     def __init__(self, params: Params, simulate: bool = True, shard: Shard | None = None) -> None:
         self.p = params
@@ -1123,7 +1124,7 @@ class Region:
                 self.case("cancelled_exit", st)
         # newcomers from outside the region, grades 2–11
         schools = [o for o in self._schools(y, 2) if o.org_id not in excluded and self.own(o)]
-        for _ in range(round(0.01 * n)):
+        for _ in range(round(0.01 * n) if schools else 0):  # a part's schools may all close
             school = self._weighted_school(schools, 0)
             g = rng.choice([g for g in school.grades if g >= 2])
             st = self.new_student(y - (g - 1), school.muni)

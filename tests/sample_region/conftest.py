@@ -52,3 +52,17 @@ def parted(tmp_path_factory) -> tuple[Path, dict]:
 def region(request) -> tuple[Path, dict]:
     """The correctness region, whole and in parts."""
     return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="session")
+def dirty_parted(tmp_path_factory) -> tuple[Path, dict]:
+    """The small dirty region simulated in parts: its defects go into the days' merged lines."""
+    out = tmp_path_factory.mktemp("dirty-parted")
+    manifest = generate_region(out=out, seed=11, dirty=0.002, part_students=150, **SMALL)
+    return out, json.loads(manifest.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(params=["dirty", "dirty_parted"])
+def dirty_region(request) -> tuple[Path, dict]:
+    """The small dirty region, whole and in parts."""
+    return request.getfixturevalue(request.param)

@@ -1,4 +1,5 @@
-"""`--dirty` injects every documented problem at least once, and records where."""
+"""`--dirty` injects every documented problem at least once, and records where, in a region
+simulated whole and in one simulated in parts."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from region_reader import decode
 from sample_region.dirty import KINDS
 
 
-def test_every_problem_is_injected_and_recorded(dirty):
-    _folder, manifest = dirty
+def test_every_problem_is_injected_and_recorded(dirty_region):
+    _folder, manifest = dirty_region
     kinds = {d["kind"] for d in manifest["defects"]}
     assert kinds == set(KINDS)
     reasons = {d["reason"] for d in manifest["defects"] if d["reason"]}
@@ -21,8 +22,8 @@ def test_every_problem_is_injected_and_recorded(dirty):
                           "refuse_file"}  # fmt: skip
 
 
-def test_recorded_lines_show_their_problem(dirty):
-    folder, manifest = dirty
+def test_recorded_lines_show_their_problem(dirty_region):
+    folder, manifest = dirty_region
     lines_of: dict[str, list[str]] = {}
     for d in manifest["defects"]:
         name = d["file"]
