@@ -14,6 +14,7 @@ import bisect
 import json
 import random
 from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import accumulate
@@ -296,11 +297,17 @@ def account_line(accounts: Accounts, a: int, d: date, login: datetime | None) ->
     return json.dumps(record, ensure_ascii=False)
 
 
+def account_lines(accounts: Accounts, sends: Sends, idx: int, d: date) -> Iterator[str]:
+    """The JSON lines of extract day `d` (index `idx`), one at a time."""
+    for a, login in sends.on(idx):
+        yield account_line(accounts, a, d, login)
+
+
 def account_records(accounts: Accounts, days: list[date], seed: int) -> dict[int, list[str]]:
     """JSON lines per extract index (see account_sends)."""
     sends = account_sends(accounts, days, seed)
     return {
-        i: [account_line(accounts, a, days[i], login) for a, login in sends.on(i)]
+        i: list(account_lines(accounts, sends, i, days[i]))
         for i in range(len(days))
         if sends.accounts[i]
     }

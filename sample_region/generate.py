@@ -119,6 +119,7 @@ def generate_region(
                 spool.close()
                 figures = part if figures is None else mf.combine(figures, part)
                 del region, journal, part
+            assert figures is not None  # a region has at least one part
             accounts = acc.build_accounts(
                 students, _org_refs(base), [m.oktmo for m in base.munis], seed,
                 base.first_extract, base.last_extract,
@@ -130,7 +131,7 @@ def generate_region(
                 marks_per_year=marks_per_year, until=until,
             )  # fmt: skip
             manifest = mf.build(
-                base, mf.trajectories_of(figures or {}, spools), arguments, landing.files,
+                base, mf.trajectories_of(figures, spools), arguments, landing.files,
                 acc.summary(accounts, base.last_extract),
                 injector.defects if injector else [],
             )  # fmt: skip
@@ -323,5 +324,4 @@ def _write_days(
                     out.extend(lines)
             out.close()
         if account_sends.accounts[idx]:
-            lines = (acc.account_line(accounts, a, d, login) for a, login in account_sends.on(idx))
-            landing.jsonl("accounts", d, lines)
+            landing.jsonl("accounts", d, acc.account_lines(accounts, account_sends, idx, d))

@@ -14,7 +14,7 @@ ROOT = str(Path(__file__).resolve().parents[2])
 if ROOT not in sys.path:
     sys.path.append(ROOT)
 
-from region_reader import SMALL  # noqa: E402
+from region_reader import PARTED, SMALL  # noqa: E402
 
 from sample_region import CORRECTNESS_PROFILE, generate_region  # noqa: E402
 
@@ -35,13 +35,9 @@ def dirty(tmp_path_factory) -> tuple[Path, dict]:
     return out, json.loads(manifest.read_text(encoding="utf-8"))
 
 
-#: The correctness region's parameters with a part size that splits it into three parts.
-PARTED = {**CORRECTNESS_PROFILE, "part_students": 400}
-
-
 @pytest.fixture(scope="session")
 def parted(tmp_path_factory) -> tuple[Path, dict]:
-    """The correctness region's parameters simulated in parts (a municipality or two at a
+    """The correctness region's parameters simulated in parts (groups of schools, one at a
     time), as large regions are."""
     out = tmp_path_factory.mktemp("parted")
     manifest = generate_region(out=out, **PARTED)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from sample_region.generate import CORRECTNESS_PROFILE
+
 NAME = re.compile(
     r"^(?P<feed>[a-z_]+)_(?P<date>\d{8})(?:_(?P<seq>\d{2}))?\.(?P<ext>csv|xlsx|jsonl)$"
 )
@@ -116,3 +118,6 @@ def ogrn_ok(value: str) -> bool:
 
 #: A small, fast region for determinism and defect tests.
 SMALL = {"students": 400, "years": 1, "marks_per_year": 20, "until": date(2026, 11, 27)}
+
+#: The correctness region's parameters with a part size that splits it into several parts.
+PARTED = {**CORRECTNESS_PROFILE, "part_students": 400}

@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from conftest import PARTED
-from region_reader import feed_files, records
+from region_reader import PARTED, feed_files, records
 
 from sample_region.model import Params, Region
 from sample_region.writers import Spool
