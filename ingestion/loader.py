@@ -28,6 +28,7 @@ from psycopg import sql
 
 from ingestion import schema
 from ingestion.checks import DUPLICATE_KEY, _unescape
+from ingestion.columnar import PlainPath
 from ingestion.contracts import FILE_NAME, Feed, feeds, get_feed
 from ingestion.pseudonym import Pseudonymizer, load_secret
 from ingestion.readers import (
@@ -35,10 +36,11 @@ from ingestion.readers import (
     CsvReader,
     FileRefused,
     JsonLinesReader,
+    PlainBlock,
     XlsxReader,
     escape_copy,
 )
-from ingestion.validate import ChunkResult, FeedProcessor, HeaderError, Suspect
+from ingestion.validate import ChunkResult, FeedProcessor, HeaderError, Suspect, key_hashes
 
 LANDING_LOCK = 7_205_312  # advisory lock class: one loader per landing folder
 FILE_LOCK = 7_205_313  # advisory lock class: one load per file content
@@ -315,9 +317,17 @@ class FileLoad:
         cur = self.conn.cursor()
         processor.hold_all = self.all_suspect
         statement = _copy_statement(self.feed.raw_table, processor.raw_columns)
+        plain = PlainPath.of(processor) if isinstance(reader, CsvReader) else None
         with cur.copy(statement) as copy:
-            for chunk in reader.chunks():
-                res = processor.process(chunk)
+            for chunk in reader.chunks(plain=True) if plain else reader.chunks():
+                res = None
+                if isinstance(chunk, PlainBlock):
+                    assert plain is not None
+                    res = plain.process(chunk)
+                    if res is None:  # declined: read record by record
+                        chunk = chunk.chunk()
+                if res is None:
+                    res = processor.process(chunk)
                 if res.raw_text:
                     copy.write(res.raw_text)
                 self._take(res)
@@ -331,23 +341,19 @@ class FileLoad:
         self.orphans.copy_into(cur, _copy_statement("raw.orphans", ORPHAN_COLUMNS))
         for spool in (self.pii, self.quarantine, self.orphans):
             spool.close()
+        processor.keys.close()
 
     def _settle(self, cur: psycopg.Cursor, processor: FeedProcessor) -> None:
         """Held-back rows: a duplicate of an earlier line goes to quarantine, the rest loads."""
         if not self.suspects:
             return
         key_cols = list(self.feed.key)
-        distinct = sorted({tuple(_unescape(k) for k in s.key) for s in self.suspects})
-        arrays = [list(col) for col in zip(*distinct, strict=True)]
-        query = sql.SQL(
-            "select distinct {cols} from {table} where load_id = %s "
-            "and ({cols}) in (select * from unnest({params}))"
-        ).format(
-            cols=sql.SQL(", ").join(map(sql.Identifier, key_cols)),
-            table=sql.Identifier(*self.feed.raw_table.split(".")),
-            params=sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in key_cols),
-        )
-        seen = {tuple(r) for r in cur.execute(query, (self.load_id, *arrays)).fetchall()}
+        maybe = self.suspects
+        if not self.all_suspect:  # a key whose hash occurs once in the file came first
+            hashes = key_hashes(list(zip(*(s.key for s in self.suspects), strict=True)))
+            again = processor.keys.repeated(hashes)
+            maybe = [s for s, a in zip(self.suspects, again.tolist(), strict=True) if a]
+        seen = self._seen(cur, maybe, key_cols) if maybe else set()
         raw_rows: list[str] = []
         for s in sorted(self.suspects, key=lambda s: s.line_no):
             key = tuple(_unescape(k) for k in s.key)
@@ -371,6 +377,20 @@ class FileLoad:
             with cur.copy(_copy_statement(self.feed.raw_table, processor.raw_columns)) as copy:
                 copy.write("\n".join(raw_rows) + "\n")
         self.suspects = []
+
+    def _seen(self, cur: psycopg.Cursor, suspects: list[Suspect], key_cols: list[str]) -> set:
+        """The keys of these held rows that this load's rows already hold."""
+        distinct = sorted({tuple(_unescape(k) for k in s.key) for s in suspects})
+        arrays = [list(col) for col in zip(*distinct, strict=True)]
+        query = sql.SQL(
+            "select distinct {cols} from {table} where load_id = %s "
+            "and ({cols}) in (select * from unnest({params}))"
+        ).format(
+            cols=sql.SQL(", ").join(map(sql.Identifier, key_cols)),
+            table=sql.Identifier(*self.feed.raw_table.split(".")),
+            params=sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in key_cols),
+        )
+        return {tuple(r) for r in cur.execute(query, (self.load_id, *arrays)).fetchall()}
 
     def finish_keys_and_orphans(self, load_id_for_resolution: int) -> int:
         """Register the keys this feed makes known, settle orphans, return this load's open

@@ -22,7 +22,10 @@ from pathlib import Path
 
 from ingestion.checks import FIELD_COUNT, INVALID_JSON, INVALID_QUOTING, TRUNCATED
 
-BLOCK_CHARS = 1 << 20  # characters decoded per read
+# bytes read at a time, cut at the last line end: about a million characters of Cyrillic text
+# (the records of one chunk), larger when plain blocks go to the columnar path
+BLOCK_BYTES = 3 << 19
+PLAIN_BLOCK_BYTES = 2 << 20
 SAMPLE_BYTES = 1 << 16
 MAX_RECORD_LINES = 50  # a quoted field spanning more lines than this is a broken quote
 
@@ -51,12 +54,14 @@ class Chunk:
     columns: list[list[str]] | None = None
 
 
-def escape_copy(text: str) -> str:
+def escape_copy(text: str, newlines: bool = True) -> str:
+    """Text escaped for COPY's text format (a block of lines keeps its line ends when
+    `newlines` is false)."""
     if "\\" in text:
         text = text.replace("\\", "\\\\")
     if "\t" in text:
         text = text.replace("\t", "\\t")
-    if "\n" in text:
+    if newlines and "\n" in text:
         text = text.replace("\n", "\\n")
     if "\r" in text:
         text = text.replace("\r", "\\r")
@@ -96,36 +101,32 @@ def _split_header(line: str) -> list[str]:
 
 
 class CsvReader:
-    """`;`-separated text with a header row."""
+    """`;`-separated text with a header row, read in blocks of whole lines.
+
+    `chunks(plain=True)` gives a block of plain lines (no quote, backslash, tab, carriage
+    return inside a line or blank line) as a `PlainBlock`, which the columnar path parses and
+    checks in bulk; every other block, and a plain one that path declines, becomes a `Chunk`
+    record by record.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.encoding = detect_encoding(path)
-        self._f = open(path, encoding=self.encoding, errors="strict", newline="")  # noqa: SIM115
-        self._line = 1
+        self._f = open(path, "rb")  # noqa: SIM115  # closed by close()
         self.bytes_total = path.stat().st_size
+        first = self._f.readline()
         try:
-            first = self._f.readline()
+            header_line = first.decode(self.encoding).rstrip("\r\n")
         except UnicodeDecodeError:
             self.close()
             raise FileRefused("undecodable", f"not valid {self.encoding}", line=1) from None
-        header_line = first.rstrip("\r\n")
         if not header_line.strip(" ;\ufeff"):
             self.close()
             raise FileRefused("empty_file", "the first line (the header) is empty", line=1)
         self.header = [c.replace("\ufeff", "") for c in _split_header(header_line)]
-        self.header_ends_line = first.endswith("\n")
-
-    def close(self) -> None:
-        self._f.close()
-
-    def position(self) -> int:
-        try:
-            return self._f.buffer.tell()
-        except (OSError, ValueError):
-            return 0
-
-    def chunks(self) -> Iterator[Chunk]:
+        self.header_ends_line = first.endswith(b"\n")
+        # the body has no byte-order mark: a BOM file decodes as UTF-8 after its header
+        self._body_encoding = "utf-8" if self.encoding == "utf-8-sig" else self.encoding
         n = len(self.header)
         # trailing header cells with no name may be missing from the rows
         unnamed_tail = 0
@@ -133,56 +134,82 @@ class CsvReader:
             if cell.strip():
                 break
             unnamed_tail += 1
-        min_fields = n - unnamed_tail
-        carry = ""
+        self._width = n
+        self._min_fields = n - unnamed_tail
+
+    def close(self) -> None:
+        self._f.close()
+
+    def position(self) -> int:
+        try:
+            return self._f.tell()
+        except (OSError, ValueError):
+            return 0
+
+    def _decode(self, body: bytes, line_no: int) -> str:
+        """A block's lines as text, escaped for COPY (backslash, tab, carriage return)."""
+        try:
+            text = body.decode(self._body_encoding)
+        except UnicodeDecodeError:
+            raise FileRefused(
+                "undecodable", f"not valid {self.encoding} after line {line_no}", line=line_no
+            ) from None
+        return escape_copy(text, newlines=False)
+
+    def chunks(self, plain: bool = False) -> Iterator[Chunk | PlainBlock]:
+        n, min_fields = self._width, self._min_fields
+        carry = b""
         line_no = 2
         f = self._f
+        size = PLAIN_BLOCK_BYTES if plain else BLOCK_BYTES
         if not self.header_ends_line:
             return
         while True:
-            try:
-                block = f.read(BLOCK_CHARS)
-                if block.endswith("\r"):
-                    block += f.read(1)
-            except UnicodeDecodeError:
-                raise FileRefused(
-                    "undecodable", f"not valid {self.encoding} after line {line_no}", line=line_no
-                ) from None
+            block = f.read(size)
             if block:
-                if "\r" in block:
-                    block = block.replace("\r\n", "\n")
-                if "\\" in block:
-                    block = block.replace("\\", "\\\\")
-                if "\t" in block:
-                    block = block.replace("\t", "\\t")
-                if "\r" in block:
-                    block = block.replace("\r", "\\r")
-                text = carry + block
-                cut = text.rfind("\n")
+                text = carry + block if carry else block
+                cut = text.rfind(b"\n")
                 if cut < 0:
                     carry = text
                     continue
-                body, carry = text[:cut], text[cut + 1 :]
+                # a line end of CR LF: its CR stays with the line before the cut
+                body, carry = (
+                    text[: cut - 1 if text[cut - 1 : cut] == b"\r" else cut],
+                    text[cut + 1 :],
+                )
                 final = terminated = False
             else:
                 if not carry:
                     return
-                body, carry, final = carry, "", True
+                body, carry, final = carry, b"", True
                 # a record given back by an earlier block may end with its line end
-                terminated = body.endswith("\n")
+                terminated = body.endswith(b"\n")
                 if terminated:
-                    body = body[:-1]
-            lines = body.split("\n")
-            chunk = self._records(lines, line_no, n, min_fields, final, '"' in body, terminated)
+                    body = body[:-2] if body.endswith(b"\r\n") else body[:-1]
+            if b"\r" in body:
+                body = body.replace(b"\r\n", b"\n")
+            if plain and not final and _is_plain(body):
+                count = body.count(b"\n") + 1
+                yield PlainBlock(line_no, count, body, self._body_encoding, self)
+                line_no += count
+                continue
+            lines = self._decode(body, line_no).split("\n")
+            chunk = self._records(lines, line_no, n, min_fields, final, b'"' in body, terminated)
             if chunk.pending:
                 # a quoted field continues past this block: read its lines again with the next
-                carry = "\n".join(chunk.pending) + "\n" + carry
-                line_no += len(lines) - len(chunk.pending)
+                k = len(chunk.pending)
+                carry = b"\n".join(body.rsplit(b"\n", k)[-k:]) + b"\n" + carry
+                line_no += len(lines) - k
             else:
                 line_no += len(lines)
             yield chunk
             if final:
                 return
+
+    def plain_chunk(self, block: PlainBlock) -> Chunk:
+        """The records of a plain block, as `chunks` gives any other block."""
+        lines = self._decode(block.body, block.first_line).split("\n")
+        return self._records(lines, block.first_line, self._width, self._min_fields, False, False)
 
     def _records(
         self, lines, first_no, n, min_fields, final, has_quotes, terminated=False
@@ -289,6 +316,39 @@ class CsvReader:
 @dataclass
 class _CsvChunk(Chunk):
     pending: list[str] = field(default_factory=list)
+
+
+def _is_plain(body: bytes) -> bool:
+    """Lines with none of what needs a record-by-record reading: quotes, backslashes and tabs
+    (COPY escapes), carriage returns inside a line, blank lines."""
+    return bool(
+        body
+        and b'"' not in body
+        and b"\\" not in body
+        and b"\t" not in body
+        and b"\r" not in body
+        and b"\n\n" not in body
+        and body[:1] != b"\n"
+    )
+
+
+@dataclass
+class PlainBlock:
+    """Whole lines of a CSV file with nothing to escape or unquote (see `CsvReader.chunks`)."""
+
+    first_line: int  # the physical line number of the block's first line
+    lines: int
+    body: bytes  # the lines without the last line end, in the file's encoding
+    encoding: str
+    reader: CsvReader
+
+    def utf8(self) -> bytes:
+        if self.encoding == "utf-8":
+            return self.body
+        return self.body.decode(self.encoding).encode("utf-8")
+
+    def chunk(self) -> Chunk:
+        return self.reader.plain_chunk(self)
 
 
 def _open_quote(text: str) -> bool:

@@ -13,11 +13,13 @@ memory does not grow with the file.
 from __future__ import annotations
 
 import re
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import is_not, itemgetter
 
 import numpy as np
+import pyarrow as pa
 
 from ingestion.checks import (
     INVALID_DATE,
@@ -33,6 +35,7 @@ from ingestion.contracts import Column, Feed, Output, normalize_header
 from ingestion.readers import Chunk
 
 CACHE_LIMIT = 200_000
+HASHES_PER_READ = 1 << 20
 # a column whose chunk brings mostly values not met before (IDs, timestamps) keeps only the
 # chunk's values once it holds more than FEW: keeping them for the file cost up to CACHE_LIMIT
 # entries per such column (the peak of a loader run) and saved nothing, since they do not come
@@ -85,7 +88,7 @@ class Suspect:
 
 @dataclass
 class ChunkResult:
-    raw_text: str = ""
+    raw_text: str | bytes = ""  # COPY text (bytes from the columnar path)
     pii_text: str = ""
     quarantine: list[tuple[int, str, tuple[str, ...], tuple[str, ...]]] = field(
         default_factory=list
@@ -266,6 +269,82 @@ class _ColumnRun:
             out[place] = column
 
 
+# random odd multipliers, one per byte position (mod 256), and the mixing constants of
+# splitmix64: a key's hash is the same whatever path read its line
+_WEIGHTS = np.random.default_rng(20_251_207).integers(0, 2**63, size=256, dtype=np.uint64)
+_WEIGHTS = _WEIGHTS * np.uint64(2) + np.uint64(1)
+_M1, _M2, _K = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB), np.uint64(31)
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+def arrow_strings(values: Sequence[str]) -> pa.StringArray:
+    """An Arrow string array of Python strings, built from its buffers: `pa.array` on Python
+    objects would first import pandas (≈ 80 MiB), to recognise its objects, which the loader
+    never has."""
+    encoded = [v.encode() for v in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int32, count=len(encoded)), out=offsets[1:])
+    return pa.StringArray.from_buffers(
+        len(encoded), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))
+    )
+
+
+_ARROW_INTS = {np.dtype(np.int32): pa.int32(), np.dtype(np.int64): pa.int64()}
+
+
+def arrow_ints(values: np.ndarray) -> pa.Array:
+    """An Arrow integer array sharing a NumPy array's memory (as `arrow_strings`, without
+    `pa.array`, which imports pandas)."""
+    values = np.ascontiguousarray(values)
+    if values.dtype not in _ARROW_INTS:
+        values = values.astype(np.int64)
+    return pa.Array.from_buffers(
+        _ARROW_INTS[values.dtype], len(values), [None, pa.py_buffer(values)]
+    )
+
+
+def numpy_ints(values: pa.Array) -> np.ndarray:
+    """The values of an Arrow integer array without nulls, as a read-only NumPy view."""
+    dtype = np.dtype(values.type.to_pandas_dtype())
+    return np.frombuffer(
+        values.buffers()[1], dtype=dtype, count=len(values), offset=values.offset * dtype.itemsize
+    )
+
+
+def _string_hashes(values) -> np.ndarray:
+    """A 64-bit hash of each string (vectorized over its UTF-8 bytes)."""
+    arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else arrow_strings(values)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.string():
+        arr = arr.cast(pa.string())
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
+    start = offsets[0]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[start : offsets[-1]]
+    lengths = np.diff(offsets)
+    position = np.arange(data.size) - np.repeat(offsets[:-1] - start, lengths)
+    terms = (data.astype(np.uint64) + np.uint64(1)) * _WEIGHTS[position & 255]
+    sums = np.concatenate(([np.uint64(0)], np.cumsum(terms, dtype=np.uint64)))
+    h = sums[offsets[1:] - start] - sums[offsets[:-1] - start]
+    return _mix(h ^ lengths.astype(np.uint64))
+
+
+def key_hashes(columns: Sequence) -> np.ndarray:
+    """The hash of each row's key, given column by column (strings, as in the COPY text)."""
+    h = None
+    for column in columns:
+        hc = _string_hashes(column)
+        h = hc if h is None else _mix(h * _K + hc)
+    assert h is not None
+    return h
+
+
 class KeyTracker:
     """Which keys were seen earlier in this file: a Bloom filter (no false negatives) whose
     positives are settled exactly later. Fixed memory: 2**bits_log2 bits."""
@@ -273,12 +352,34 @@ class KeyTracker:
     def __init__(self, bits_log2: int = 28) -> None:
         self.bits = np.zeros(1 << (bits_log2 - 3), dtype=np.uint8)
         self.mask = np.uint64((1 << bits_log2) - 1)
+        # every key's hash, in file order (8 bytes a row, on disk): a held key whose hash
+        # occurs once was not seen before, without asking the database
+        self.hashes = tempfile.TemporaryFile()  # noqa: SIM115  # closed by close()
 
-    def suspects(self, keys: Sequence) -> np.ndarray:
-        n = len(keys)
+    def close(self) -> None:
+        self.hashes.close()
+
+    def repeated(self, h: np.ndarray) -> np.ndarray:
+        """Which of these hashes (of rows given to `suspects`) occur more than once in the
+        file so far: only their keys can have come earlier."""
+        wanted = np.unique(h)
+        counts = np.zeros(len(wanted), dtype=np.int64)
+        self.hashes.seek(0)
+        while True:
+            block = np.fromfile(self.hashes, dtype=np.uint64, count=HASHES_PER_READ)
+            if not block.size:
+                break
+            hit = block[np.isin(block, wanted)]
+            if hit.size:
+                counts += np.bincount(np.searchsorted(wanted, hit), minlength=len(wanted))
+        self.hashes.seek(0, 2)
+        return counts[np.searchsorted(wanted, h)] > 1
+
+    def suspects(self, h: np.ndarray) -> np.ndarray:
+        """Given the rows' key hashes (`key_hashes`): which may have occurred before."""
+        n = len(h)
         if n == 0:
             return np.zeros(0, dtype=bool)
-        h = np.fromiter(map(hash, keys), dtype=np.int64, count=n).view(np.uint64)
         mask = self.mask
         positions = (
             h & mask,
@@ -290,6 +391,7 @@ class KeyTracker:
             byte = p >> np.uint64(3)
             bit = (p & np.uint64(7)).astype(np.uint8)
             hit &= ((self.bits[byte] >> bit) & 1).astype(bool)
+        h.tofile(self.hashes)
         _, first = np.unique(h, return_index=True)
         repeated = np.ones(n, dtype=bool)
         repeated[first] = False
@@ -325,7 +427,7 @@ class FeedProcessor:
         self.hold_all = False  # replay: every row is settled against the database
         # where each output column sits: first outputs replace their file column, the others
         # come after the file's columns, in column order
-        width = len(header)
+        width = self.header_width = len(header)
         position: dict[int, int] = {}
         self.runs: list[_ColumnRun] = []
         for col in feed.columns:
@@ -472,7 +574,8 @@ class FeedProcessor:
         if self.hold_all:
             held = list(range(n))
         else:
-            held = np.flatnonzero(self.keys.suspects(keys)).tolist()
+            hashes = key_hashes([out[p] for p in self.key_pos])
+            held = np.flatnonzero(self.keys.suspects(hashes)).tolist()
         # COPY text, column by column: line, flags, the outputs, then load and extract date
         numbers = list(map(str, line_nos))
         flag_col: Sequence[str] = ("",) * n
