@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from ingestion.contracts import Column, normalize_code
 
 NULL = ""  # COPY runs with (null ''): an empty field is null
+# the time zone of the sources' local times (a load's session reads them in it)
+SOURCE_TIMEZONE = "Europe/Moscow"
 
 # Reason codes of a rejected row (quarantine) and of a flagged value.
 MISSING_VALUE = "missing_value"

@@ -11,6 +11,7 @@ they are: the load log's sha256 makes a rerun skip them.
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import gc
 import hashlib
@@ -27,8 +28,8 @@ import psycopg
 from psycopg import sql
 
 from ingestion import schema
-from ingestion.checks import DUPLICATE_KEY, _unescape
-from ingestion.columnar import PlainPath
+from ingestion.checks import DUPLICATE_KEY, SOURCE_TIMEZONE, _unescape
+from ingestion.columnar import COPY_SIGNATURE, COPY_TRAILER, PlainPath
 from ingestion.contracts import FILE_NAME, Feed, feeds, get_feed
 from ingestion.pseudonym import Pseudonymizer, load_secret
 from ingestion.readers import (
@@ -197,10 +198,13 @@ class _Spool:
         self.file.close()
 
 
-def _copy_statement(table: str, columns: list[str]) -> sql.Composable:
+def _copy_statement(table: str, columns: list[str], binary: bool = False) -> sql.Composable:
     schema_name, name = table.split(".")
-    return sql.SQL("copy {} ({}) from stdin with (null '')").format(
-        sql.Identifier(schema_name, name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    options = sql.SQL("format binary" if binary else "null ''")
+    return sql.SQL("copy {} ({}) from stdin with ({})").format(
+        sql.Identifier(schema_name, name),
+        sql.SQL(", ").join(map(sql.Identifier, columns)),
+        options,
     )
 
 
@@ -318,20 +322,39 @@ class FileLoad:
         processor.hold_all = self.all_suspect
         statement = _copy_statement(self.feed.raw_table, processor.raw_columns)
         plain = PlainPath.of(processor) if isinstance(reader, CsvReader) else None
-        with cur.copy(statement) as copy:
-            for chunk in reader.chunks(plain=True) if plain else reader.chunks():
-                res = None
-                if isinstance(chunk, PlainBlock):
-                    assert plain is not None
-                    res = plain.process(chunk)
-                    if res is None:  # declined: read record by record
-                        chunk = chunk.chunk()
-                if res is None:
+        if plain is None:
+            with cur.copy(statement) as copy:
+                for chunk in reader.chunks():
                     res = processor.process(chunk)
-                if res.raw_text:
-                    copy.write(res.raw_text)
-                self._take(res)
-                self.progress.update(self.file_name, self.read, reader.position())
+                    if res.raw_text:
+                        copy.write(res.raw_text)
+                    self._take(res)
+                    self.progress.update(self.file_name, self.read, reader.position())
+        else:
+            # the columnar path's rows go in binary COPY; the rows of the blocks read record
+            # by record are kept aside and copied after
+            # (each plain block is parsed in a thread while the one before is processed)
+            records = _Spool()
+            binary = _copy_statement(self.feed.raw_table, processor.raw_columns, binary=True)
+            with (
+                cur.copy(binary) as copy,
+                concurrent.futures.ThreadPoolExecutor(1, "kontingent-parse") as parser,
+            ):
+                copy.write(COPY_SIGNATURE)
+                ahead = None
+                for chunk in reader.chunks(plain=True):
+                    parsing = (
+                        parser.submit(plain.parse, chunk) if isinstance(chunk, PlainBlock) else None
+                    )
+                    if ahead is not None:
+                        self._columnar(copy, records, plain, processor, *ahead)
+                        self.progress.update(self.file_name, self.read, reader.position())
+                    ahead = (chunk, parsing)
+                if ahead is not None:
+                    self._columnar(copy, records, plain, processor, *ahead)
+                copy.write(COPY_TRAILER)
+            records.copy_into(cur, statement)
+            records.close()
         self._settle(cur, processor)
         if self.feed.pii_table:
             self.pii.copy_into(cur, _copy_statement(self.feed.pii_table, processor.pii_columns))
@@ -342,6 +365,20 @@ class FileLoad:
         for spool in (self.pii, self.quarantine, self.orphans):
             spool.close()
         processor.keys.close()
+
+    def _columnar(self, copy, records: _Spool, plain: PlainPath, processor, chunk, parsing):
+        """One chunk of a file read by the columnar path: its binary rows to the COPY, or,
+        when read record by record, its text rows aside."""
+        res = plain.process(chunk, parsing.result()) if parsing is not None else None
+        if res is not None:
+            if res.raw_text:
+                copy.write(res.raw_text)
+        else:
+            if isinstance(chunk, PlainBlock):  # declined: read record by record
+                chunk = chunk.chunk()
+            res = processor.process(chunk)
+            records.write(res.raw_text)
+        self._take(res)
 
     def _settle(self, cur: psycopg.Cursor, processor: FeedProcessor) -> None:
         """Held-back rows: a duplicate of an earlier line goes to quarantine, the rest loads."""
@@ -473,7 +510,7 @@ def load_file(
                 result.message = f"already loaded (same content as {prior[1]}, load {prior[0]})"
                 result.seconds = time.perf_counter() - t0
                 return result
-            conn.execute("set local timezone = 'Europe/Moscow'")
+            conn.execute(f"set local timezone = '{SOURCE_TIMEZONE}'")
             conn.execute("set local datestyle = 'ISO, DMY'")
             load_id = conn.execute(
                 "insert into raw.load_log (kind, feed, file_name, file_path, extract_date, "

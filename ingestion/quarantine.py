@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingestion import schema
-from ingestion.checks import DUPLICATE_KEY, TRUNCATED
+from ingestion.checks import DUPLICATE_KEY, SOURCE_TIMEZONE, TRUNCATED
 from ingestion.contracts import get_feed
 from ingestion.loader import (
     Candidate,
@@ -101,7 +101,7 @@ def _replay_file(
         original = {start: rows[i][1] for i, start in enumerate(starts)}
         by_line = {ln: qid for qid, ln, _t in rows}
         with conn.transaction():
-            conn.execute("set local timezone = 'Europe/Moscow'")
+            conn.execute(f"set local timezone = '{SOURCE_TIMEZONE}'")
             conn.execute("set local datestyle = 'ISO, DMY'")
             replay_id = conn.execute(
                 "insert into raw.load_log (kind, feed, file_name, extract_date, file_seq, status, "

@@ -103,8 +103,8 @@ def _split_header(line: str) -> list[str]:
 class CsvReader:
     """`;`-separated text with a header row, read in blocks of whole lines.
 
-    `chunks(plain=True)` gives a block of plain lines (no quote, backslash, tab, carriage
-    return inside a line or blank line) as a `PlainBlock`, which the columnar path parses and
+    `chunks(plain=True)` gives a block of plain lines (no quote, backslash or tab) as a
+    `PlainBlock`, which the columnar path parses and
     checks in bulk; every other block, and a plain one that path declines, becomes a `Chunk`
     record by record.
     """
@@ -320,16 +320,9 @@ class _CsvChunk(Chunk):
 
 def _is_plain(body: bytes) -> bool:
     """Lines with none of what needs a record-by-record reading: quotes, backslashes and tabs
-    (COPY escapes), carriage returns inside a line, blank lines."""
-    return bool(
-        body
-        and b'"' not in body
-        and b"\\" not in body
-        and b"\t" not in body
-        and b"\r" not in body
-        and b"\n\n" not in body
-        and body[:1] != b"\n"
-    )
+    (COPY escapes). A blank line or a carriage return inside a line is no record of the
+    header's width, which the columnar path finds when it parses the block."""
+    return bool(body and b'"' not in body and b"\\" not in body and b"\t" not in body)
 
 
 @dataclass

@@ -346,12 +346,14 @@ def key_hashes(columns: Sequence) -> np.ndarray:
 
 
 class KeyTracker:
-    """Which keys were seen earlier in this file: a Bloom filter (no false negatives) whose
-    positives are settled exactly later. Fixed memory: 2**bits_log2 bits."""
+    """Which keys were seen earlier in this file: a blocked Bloom filter (no false negatives;
+    each key sets three bits of one 64-bit word, so one memory access a key) whose positives
+    are settled exactly later. Fixed memory: 2**bits_log2 bits."""
 
     def __init__(self, bits_log2: int = 28) -> None:
-        self.bits = np.zeros(1 << (bits_log2 - 3), dtype=np.uint8)
-        self.mask = np.uint64((1 << bits_log2) - 1)
+        self.words = np.zeros(1 << (bits_log2 - 6), dtype=np.uint64)
+        assert bits_log2 >= 7
+        self.shift = np.uint64(64 - (bits_log2 - 6))  # the top bits of a hash pick the word
         # every key's hash, in file order (8 bytes a row, on disk): a held key whose hash
         # occurs once was not seen before, without asking the database
         self.hashes = tempfile.TemporaryFile()  # noqa: SIM115  # closed by close()
@@ -380,29 +382,19 @@ class KeyTracker:
         n = len(h)
         if n == 0:
             return np.zeros(0, dtype=bool)
-        mask = self.mask
-        positions = (
-            h & mask,
-            (h >> np.uint64(21)) & mask,
-            ((h >> np.uint64(42)) | (h << np.uint64(22))) & mask,
-        )
-        hit = np.ones(n, dtype=bool)
-        for p in positions:
-            byte = p >> np.uint64(3)
-            bit = (p & np.uint64(7)).astype(np.uint8)
-            hit &= ((self.bits[byte] >> bit) & 1).astype(bool)
         h.tofile(self.hashes)
+        word = (h >> self.shift).astype(np.intp)
+        one = np.uint64(1)
+        bits = (
+            (one << (h & np.uint64(63)))
+            | (one << ((h >> np.uint64(6)) & np.uint64(63)))
+            | (one << ((h >> np.uint64(12)) & np.uint64(63)))
+        )
+        hit = (self.words[word] & bits) == bits
         _, first = np.unique(h, return_index=True)
         repeated = np.ones(n, dtype=bool)
         repeated[first] = False
-        # set the bits: one fancy-index OR per bit of the byte (a byte repeated within a group
-        # gets the same value, so the unbuffered `ufunc.at` is not needed)
-        p = np.concatenate(positions)
-        byte, bit = p >> np.uint64(3), (p & np.uint64(7)).astype(np.uint8)
-        for b in range(8):
-            where = byte[bit == b]
-            if where.size:
-                self.bits[where] |= np.uint8(1 << b)
+        np.bitwise_or.at(self.words, word, bits)  # unbuffered: a word may take several keys
         return hit | repeated
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +19,7 @@ from ingestion.pseudonym import Pseudonymizer
 from ingestion.readers import CsvReader, PlainBlock
 from ingestion.validate import FeedProcessor, KeyTracker, key_hashes
 
+ROOT = Path(__file__).resolve().parents[2]
 PSEUDONYM = Pseudonymizer(b"k" * 32)
 # what the warehouse knows: the organizations and every student but S0, S37, S74, ...
 KNOWN = {PSEUDONYM(f"S{i}") for i in range(400) if i % 37} | {f"ORG{i}" for i in range(5)}
@@ -64,7 +68,9 @@ def _write(path, header, lines, encoding="utf-8", end="\n"):
 
 
 def _run(path, feed_name, plain: bool):
-    """Everything one file's chunks give: COPY text, quarantine, orphans, held lines."""
+    """Everything one file's chunks give but the rows (binary from the columnar path, text
+    from the record path: they are compared as stored, below): quarantine, orphans, held
+    lines, counts."""
     reader = CsvReader(path)
     proc = FeedProcessor(
         feeds()[feed_name],
@@ -74,7 +80,7 @@ def _run(path, feed_name, plain: bool):
         "17\t2025-09-20",
     )
     path_ = PlainPath.of(proc) if plain else None
-    raw, quarantine, orphans, suspects = [], [], [], []
+    quarantine, orphans, suspects = [], [], []
     taken = declined = 0
     read = loaded = rejected = 0
     for chunk in reader.chunks(plain=plain):
@@ -88,8 +94,6 @@ def _run(path, feed_name, plain: bool):
                 taken += 1
         if res is None:
             res = proc.process(chunk)
-        text = res.raw_text
-        raw.append(text.decode() if isinstance(text, bytes) else text)
         quarantine += res.quarantine
         orphans += res.orphans
         suspects += [(s.line_no, s.raw_row, tuple(s.refs), s.flagged) for s in res.suspects]
@@ -98,7 +102,6 @@ def _run(path, feed_name, plain: bool):
         rejected += res.rejected
     reader.close()
     return {
-        "raw": "".join(raw),
         "quarantine": sorted(quarantine),
         "orphans": sorted(orphans),
         "suspects": suspects,
@@ -113,7 +116,7 @@ def small_blocks(monkeypatch):
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1251"])
 @pytest.mark.parametrize("end", ["\n", "\r\n"])
-def test_columnar_path_gives_the_record_paths_output(tmp_path, small_blocks, encoding, end):
+def test_columnar_path_decides_as_the_record_path(tmp_path, small_blocks, encoding, end):
     lines = _marks_lines(7500, seed=1)
     for line_no, defect in DEFECTS.items():
         lines[line_no - 2] = defect(lines[line_no - 2])
@@ -191,7 +194,7 @@ def test_the_spaces_declined_are_those_str_strip_removes():
 
 
 def test_held_keys_are_settled_by_their_hash_count():
-    tracker = KeyTracker(bits_log2=6)  # 64 bits: nearly every key is held
+    tracker = KeyTracker(bits_log2=8)  # 256 bits: nearly every key is held
     keys = [f"M{i}" for i in range(3000)] + ["M17", "M2999"]
     held = np.zeros(0, dtype=bool)
     for start in range(0, len(keys), 500):
@@ -205,7 +208,7 @@ def test_held_keys_are_settled_by_their_hash_count():
 def test_the_loader_asks_the_database_only_for_repeated_hashes(landing, load, q, monkeypatch):
     from ingestion import validate
 
-    monkeypatch.setattr(validate, "KeyTracker", lambda: KeyTracker(bits_log2=6))
+    monkeypatch.setattr(validate, "KeyTracker", lambda: KeyTracker(bits_log2=8))
     asked = []
     seen = loader.FileLoad._seen
     monkeypatch.setattr(
@@ -222,3 +225,110 @@ def test_the_loader_asks_the_database_only_for_repeated_hashes(landing, load, q,
     assert len(asked) == 1 and asked[0] <= 2
     assert q("select line_number, reasons from raw.quarantine") == [(2002, ["duplicate_key"])]
     assert q("select mark_value from raw.marks where mark_id = 'M5'") == [("5",)]
+
+
+def _stored(q, feed_name: str, load_id: int) -> dict:
+    feed = feeds()[feed_name]
+    columns = ", ".join(
+        ["line_number", "flags", *(o.name for o in feed.outputs() if o.zone == "raw")]
+    )
+    return {
+        "rows": q(
+            f"select {columns} from {feed.raw_table} where load_id = %s order by 1", (load_id,)
+        ),
+        "quarantine": q(
+            "select line_number, reasons, problems, original_line from raw.quarantine "
+            "where load_id = %s order by 1",
+            (load_id,),
+        ),
+        "orphans": q(
+            "select line_number, entity, ref_key from raw.orphans where load_id = %s "
+            "order by 1, 2, 3",
+            (load_id,),
+        ),
+    }
+
+
+def _both_ways(tmp_path, load, monkeypatch, name, header, lines):
+    """The file loaded through the columnar path, then the same lines (another file: its
+    lines end in CR LF) record by record."""
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir(parents=True)
+    second.mkdir(parents=True)
+    _write(first / name, header, lines, "cp1251")
+    columnar = load(first)[name]
+    with monkeypatch.context() as m:
+        m.setattr(PlainPath, "of", classmethod(lambda cls, proc: None))
+        _write(second / name, header, lines, "utf-8", "\r\n")
+        records = load(second)[name]
+    assert columnar.status == records.status == "loaded"
+    counts = ("rows_read", "rows_loaded", "rows_rejected", "rows_flagged", "rows_orphan")
+    assert [getattr(columnar, c) for c in counts] == [getattr(records, c) for c in counts]
+    return columnar, records
+
+
+def test_both_paths_store_the_same_rows(tmp_path, small_blocks, load, q, monkeypatch):
+    lines = _marks_lines(7500, seed=3)
+    for line_no, defect in DEFECTS.items():
+        lines[line_no - 2] = defect(lines[line_no - 2])
+    lines[4000] = _field(lines[4000], 10, "")  # an optional timestamp left empty
+    name = "marks_20250920.csv"
+    columnar, records = _both_ways(tmp_path, load, monkeypatch, name, MARK_HEADER, lines)
+    stored = _stored(q, "marks", columnar.load_id)
+    assert stored == _stored(q, "marks", records.load_id)
+    # rejected: a required value empty, an invalid date, a mark of 6, a field too many and
+    # the two repeated keys
+    assert len(stored["rows"]) == 7500 - 6
+    assert stored["rows"][0][-2] == dt.datetime(2025, 9, 1, 5, 0, tzinfo=dt.UTC)  # 08:00 MSK
+
+
+def test_both_paths_store_the_same_movements_and_final_marks(
+    tmp_path, small_blocks, load, q, monkeypatch
+):
+    events = []
+    for i in range(1500):
+        row = movement_row(f"E{i}", f"S{i % 300}", date=f"{1 + i % 28:02d}.09.2025")
+        row[8] = ["5", "", "11"][i % 3]  # grade level
+        row[15] = ["нет", "да", ""][i % 3]  # deleted
+        events.append(";".join(row))
+    events[700] = _field(events[700], 8, "12")  # a grade level outside 1–11: flagged
+    columnar, records = _both_ways(
+        tmp_path / "m", load, monkeypatch, "movements_20250920.csv", MOVEMENT_HEADER, events
+    )
+    assert _stored(q, "movements", columnar.load_id) == _stored(q, "movements", records.load_id)
+    finals = [
+        f"S{i % 300};ORG1;2024/2025;{['1 четверть', 'год'][i % 2]};П{i // 300};{2 + i % 4};"
+        f"{'' if i % 3 else '25.05.2025'}"
+        for i in range(1200)
+    ]
+    columnar, records = _both_ways(
+        tmp_path / "f", load, monkeypatch, "final_marks_20250920.csv", FINAL_HEADER, finals
+    )
+    stored = _stored(q, "final_marks", columnar.load_id)
+    assert stored == _stored(q, "final_marks", records.load_id)
+    assert len(stored["rows"]) == 1200
+
+
+def test_the_columnar_path_does_not_load_pandas(tmp_path):
+    # pyarrow imports pandas (≈ 80 MiB of the loader's memory) when given Python objects
+    path = tmp_path / "marks_20250920.csv"
+    _write(path, MARK_HEADER, _marks_lines(2000, seed=4))
+    script = f"""
+import sys
+from pathlib import Path
+from ingestion.columnar import PlainPath
+from ingestion.contracts import feeds
+from ingestion.pseudonym import Pseudonymizer
+from ingestion.readers import CsvReader, PlainBlock
+from ingestion.validate import FeedProcessor
+reader = CsvReader(Path({str(path)!r}))
+proc = FeedProcessor(
+    feeds()["marks"], reader.header, Pseudonymizer(b"k"), lambda e, k: set(), "1\\t2025-09-20"
+)
+plain = PlainPath.of(proc)
+blocks = [c for c in reader.chunks(plain=True) if isinstance(c, PlainBlock)]
+taken = [plain.process(c) is not None for c in blocks]
+assert taken and all(taken), taken
+assert "pandas" not in sys.modules
+"""
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
