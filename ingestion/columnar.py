@@ -18,6 +18,7 @@ file both ways and compares the rows).
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import zoneinfo
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from ingestion.validate import (
     arrow_ints,
     arrow_strings,
     key_hashes,
+    numpy_bools,
     numpy_ints,
 )
 
@@ -127,8 +129,9 @@ def _text_parts(values: pa.Array) -> tuple[pa.Array, pa.Array]:
 class _Values:
     """The distinct values of one column met so far in the file, each with its output (COPY
     text and binary field) and whether it is a key the warehouse knows (for the orphan
-    check); bounded. A value is found by its 64-bit hash in a sorted array (a hash table
-    rebuilt for each block would cost more than the block), then compared whole."""
+    check); bounded. A value is found by its 64-bit hash in an open-addressing table of NumPy
+    arrays (an Arrow hash table rebuilt for each block would cost more than the block), then
+    compared whole."""
 
     def __init__(self, convert: Callable[[str], str | None], sql_type: str | None) -> None:
         self.convert = convert
@@ -136,31 +139,66 @@ class _Values:
         self._reset()
 
     def _reset(self) -> None:
+        self.generation = getattr(self, "generation", -1) + 1  # places change at a reset
         self.inputs = arrow_strings([])
         self.texts = arrow_strings([])
         self.fields = arrow_binaries([])
         self.known = np.zeros(0, dtype=bool)
-        self._hashes = np.zeros(0, dtype=np.uint64)  # sorted
-        self._places = np.zeros(0, dtype=np.int64)  # each sorted hash's place in `inputs`
+        self._bits = 10  # 2**bits slots, at most half of them filled
+        self._slots = np.full(1 << self._bits, -1, dtype=np.int32)  # a place, or -1
+        self._hash_of = np.zeros(0, dtype=np.uint64)  # each place's hash
+
+    def _start(self, hashes: np.ndarray) -> np.ndarray:
+        return (hashes >> np.uint64(64 - self._bits)).astype(np.intp)
 
     def _find(self, distinct: pa.Array, hashes: np.ndarray) -> np.ndarray:
         """Each value's place in `inputs`, -1 for a value not met before."""
         place = np.full(len(distinct), -1, dtype=np.int64)
-        if not self._hashes.size:
+        if not self._hash_of.size:
             return place
-        at = np.searchsorted(self._hashes, hashes)
-        at[at == self._hashes.size] = 0
-        match = np.flatnonzero(self._hashes[at] == hashes)
+        mask = (1 << self._bits) - 1
+        todo = np.arange(len(distinct))
+        slot = self._start(hashes)
+        while todo.size:  # linear probing, every value one step at a time
+            at = self._slots[slot[todo]]
+            filled = at >= 0
+            hit = filled & (self._hash_of[np.where(filled, at, 0)] == hashes[todo])
+            place[todo[hit]] = at[hit]
+            todo = todo[filled & ~hit]  # another hash in the slot: the next slot
+            slot[todo] = (slot[todo] + 1) & mask
+        match = np.flatnonzero(place >= 0)
         if match.size:
-            candidates = self._places[at[match]]
             same = pc.equal(
-                distinct.take(arrow_ints(match)), self.inputs.take(arrow_ints(candidates))
+                distinct.take(arrow_ints(match)), self.inputs.take(arrow_ints(place[match]))
             )
-            if not pc.all(same).as_py():  # another value of the same hash
-                keep = numpy_ints(pc.indices_nonzero(same))
-                match, candidates = match[keep], candidates[keep]
-            place[match] = candidates
+            if not pc.all(same).as_py():  # another value of the same hash: taken as new
+                place[match[~numpy_bools(same)]] = -1
         return place
+
+    def _insert(self, hashes: np.ndarray, places: np.ndarray) -> None:
+        self._hash_of = np.concatenate([self._hash_of, hashes])
+        if 2 * len(self._hash_of) > len(self._slots):  # a table twice as large, filled anew
+            while 2 * len(self._hash_of) > (1 << self._bits):
+                self._bits += 1
+            self._slots = np.full(1 << self._bits, -1, dtype=np.int32)
+            hashes, places = self._hash_of, np.arange(len(self._hash_of))
+        self._fill(hashes, places)
+
+    def _fill(self, hashes: np.ndarray, places: np.ndarray) -> None:
+        mask = (1 << self._bits) - 1
+        slot = self._start(hashes)
+        todo = np.arange(len(hashes))
+        while todo.size:
+            free = self._slots[slot[todo]] < 0
+            # of the values wanting one free slot, the first takes it
+            want = todo[free]
+            _, first = np.unique(slot[want], return_index=True)
+            took = want[first]
+            self._slots[slot[took]] = places[took]
+            left = np.ones(len(todo), dtype=bool)
+            left[np.flatnonzero(free)[first]] = False
+            todo = todo[left]
+            slot[todo] = (slot[todo] + 1) & mask
 
     def encode(self, values: pa.Array) -> np.ndarray | None:
         """Each row's place in `inputs`; None when a value met for the first time does not
@@ -190,11 +228,7 @@ class _Values:
                 made = arrow_binaries([field(self.sql_type, t) for t in texts])
                 self.fields = pa.concat_arrays([self.fields, made])
             self.known = np.concatenate([self.known, np.zeros(new.size, dtype=bool)])
-            order = np.argsort(hashes[new], kind="stable")
-            added = hashes[new][order]
-            at = np.searchsorted(self._hashes, added)
-            self._hashes = np.insert(self._hashes, at, added)
-            self._places = np.insert(self._places, at, place[new][order])
+            self._insert(hashes[new], place[new])
         return place[numpy_ints(d.indices)]
 
 
@@ -283,6 +317,9 @@ class PlainPath:
             if i not in self._values:
                 self._values[i] = _Values(_same, None)
             self._refs.append((i, entity))
+        # whether references are known is asked in a thread while the next block is made
+        self._lookups = concurrent.futures.ThreadPoolExecutor(1, "kontingent-known")
+        self._pending: list[tuple] = []
         self._zone = zoneinfo.ZoneInfo(SOURCE_TIMEZONE)
         self._days: dict[str, int | None] = {}  # day -> its local midnight, s after 2000 UTC
 
@@ -345,7 +382,6 @@ class PlainPath:
                     fields[place] = self._values[i].fields.take(take)
                     if place in self._key_places:
                         texts[place] = self._values[i].texts.take(take)
-        orphans = self._orphans(encoded)
         held = np.flatnonzero(proc.keys.suspects(key_hashes([texts[p] for p in proc.key_pos])))
         res = ChunkResult(read=n, loaded=n - held.size)
         numbers = _ints(np.arange(block.first_line, block.first_line + n), 4)
@@ -354,11 +390,11 @@ class PlainPath:
             f = fields[p]
             parts.extend(f) if isinstance(f, tuple) else parts.append(f)
         rows = pc.binary_join_element_wise(*parts, self._tail, _NO_SEPARATOR)
+        keep = None
         if held.size:
             res.suspects = self._settle_later(table, block.first_line, held)
             keep = np.ones(n, dtype=bool)
             keep[held] = False
-            orphans = [o for o in orphans if keep[o[0]]]
             rows = rows.take(arrow_ints(np.flatnonzero(keep)))
         if len(rows):
             _valid, offsets, data = rows.buffers()
@@ -367,8 +403,18 @@ class PlainPath:
             )
             start, end = int(bounds[0]), int(bounds[-1])
             res.raw_text = data.slice(start, end - start).to_pybytes()
-        res.orphans = [(block.first_line + row, entity, key) for row, entity, key in orphans]
+        # the references of the block before, whose lookups ran while this one was made, then
+        # this block's lookups (the rows held back carry their own)
+        res.orphans = self._answers()
+        self._ask(encoded, block.first_line, keep)
         return res
+
+    def finish(self) -> list[tuple[int, str, str]]:
+        """The orphans whose lookups are still out; the lookups' thread ends."""
+        try:
+            return self._answers()
+        finally:
+            self._lookups.shutdown()
 
     def _day(self, day: str) -> int | None:
         """Seconds from 2000-01-01 UTC to the local midnight of a day `ДД.ММ.ГГГГ`; None for
@@ -437,33 +483,59 @@ class PlainPath:
             out = pc.if_else(empty, _NULL, out)
         return out
 
-    def _orphans(self, encoded: dict[int, np.ndarray]) -> list[tuple[int, str, str]]:
-        """(row, entity, key) of each reference to a key the warehouse does not know, in row
-        order; the keys found known are remembered."""
-        proc = self.proc
-        found: list[tuple[int, str, str]] = []
+    def _ask(self, encoded: dict[int, np.ndarray], first_line: int, keep) -> None:
+        """Ask, in the lookups' thread, which of the block's references not found known before
+        the warehouse knows (`_answers` takes the answers)."""
         for i, entity in self._refs:
             places = encoded[i]
             values = self._values[i]
             unsure_rows = ~values.known[places]
+            if keep is not None:
+                unsure_rows &= keep
             if not unsure_rows.any():
                 continue
             unsure = np.unique(places[unsure_rows])
             keys = values.texts.take(arrow_ints(unsure)).to_pylist()
             ask = {k for k in keys if k}
-            known = proc.known(entity, ask) if ask else set()
+            if not ask:
+                continue
+            answer = self._lookups.submit(self.proc.known, entity, ask)
+            self._pending.append(
+                (answer, values, values.generation, entity, unsure, keys, places, unsure_rows,
+                 first_line)
+            )  # fmt: skip
+
+    def _answers(self) -> list[tuple[int, str, str]]:
+        """(line, entity, key) of each reference of the blocks asked about to a key the
+        warehouse does not know, in line order; the keys found known are remembered."""
+        found: list[tuple[int, str, str]] = []
+        for (
+            answer,
+            values,
+            generation,
+            entity,
+            unsure,
+            keys,
+            places,
+            rows,
+            first_line,
+        ) in self._pending:
+            known = answer.result()
+            same = values.generation == generation  # else the places were renumbered since
             unknown: dict[int, str] = {}
             for u, key in zip(unsure.tolist(), keys, strict=True):
                 if key in known:
-                    values.known[u] = True
+                    if same:
+                        values.known[u] = True
                 elif key:
                     unknown[u] = key
             if not unknown:
                 continue
-            is_unknown = np.zeros(len(values.known), dtype=bool)
+            is_unknown = np.zeros(int(places.max()) + 1, dtype=bool)
             is_unknown[list(unknown)] = True
-            for row in np.flatnonzero(is_unknown[places]).tolist():
-                found.append((row, entity, unknown[int(places[row])]))
+            for row in np.flatnonzero(is_unknown[places] & rows).tolist():
+                found.append((first_line + row, entity, unknown[int(places[row])]))
+        self._pending = []
         found.sort(key=lambda o: o[0])
         return found
 

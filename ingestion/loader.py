@@ -19,6 +19,7 @@ import os
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -246,14 +247,16 @@ class KnownKeys:
     def __init__(self, url: str | None) -> None:
         self.url = url
         self.conn: psycopg.Connection | None = None
+        self._lock = threading.Lock()  # the columnar path asks from a thread of its own
 
     def __call__(self, entity: str, keys: set[str]) -> set[str]:
         if not keys:
             return set()
-        if self.conn is None:
-            self.conn = _connect(self.url)
-            self.conn.autocommit = True
-        rows = self.conn.execute(self.LOOKUP, (list(keys), entity), prepare=False).fetchall()
+        with self._lock:
+            if self.conn is None:
+                self.conn = _connect(self.url)
+                self.conn.autocommit = True
+            rows = self.conn.execute(self.LOOKUP, (list(keys), entity), prepare=False).fetchall()
         return {r[0] for r in rows}
 
     def __enter__(self) -> KnownKeys:
@@ -352,6 +355,7 @@ class FileLoad:
                     ahead = (chunk, parsing)
                 if ahead is not None:
                     self._columnar(copy, records, plain, processor, *ahead)
+                self._take(ChunkResult(orphans=plain.finish()))
                 copy.write(COPY_TRAILER)
             records.copy_into(cur, statement)
             records.close()

@@ -35,7 +35,7 @@ from ingestion.contracts import Column, Feed, Output, normalize_header
 from ingestion.readers import Chunk
 
 CACHE_LIMIT = 200_000
-HASHES_PER_READ = 1 << 20
+HASHES_PER_READ = 1 << 17
 # a column whose chunk brings mostly values not met before (IDs, timestamps) keeps only the
 # chunk's values once it holds more than FEW: keeping them for the file cost up to CACHE_LIMIT
 # entries per such column (the peak of a loader run) and saved nothing, since they do not come
@@ -316,6 +316,13 @@ def numpy_ints(values: pa.Array) -> np.ndarray:
     )
 
 
+def numpy_bools(values: pa.Array) -> np.ndarray:
+    """The values of an Arrow boolean array without nulls, as NumPy booleans."""
+    bits = np.frombuffer(values.buffers()[1], dtype=np.uint8)
+    unpacked = np.unpackbits(bits, bitorder="little")
+    return unpacked[values.offset : values.offset + len(values)].astype(bool)
+
+
 def _string_hashes(values) -> np.ndarray:
     """A 64-bit hash of each string (vectorized over its UTF-8 bytes)."""
     arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else arrow_strings(values)
@@ -371,9 +378,11 @@ class KeyTracker:
             block = np.fromfile(self.hashes, dtype=np.uint64, count=HASHES_PER_READ)
             if not block.size:
                 break
-            hit = block[np.isin(block, wanted)]
-            if hit.size:
-                counts += np.bincount(np.searchsorted(wanted, hit), minlength=len(wanted))
+            at = np.searchsorted(wanted, block)
+            at[at == wanted.size] = 0
+            found = at[wanted[at] == block]
+            if found.size:
+                counts += np.bincount(found, minlength=len(wanted))
         self.hashes.seek(0, 2)
         return counts[np.searchsorted(wanted, h)] > 1
 

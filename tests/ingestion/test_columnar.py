@@ -17,7 +17,7 @@ from ingestion.columnar import SPACES, PlainPath
 from ingestion.contracts import feeds
 from ingestion.pseudonym import Pseudonymizer
 from ingestion.readers import CsvReader, PlainBlock
-from ingestion.validate import FeedProcessor, KeyTracker, key_hashes
+from ingestion.validate import FeedProcessor, KeyTracker, arrow_ints, arrow_strings, key_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
 PSEUDONYM = Pseudonymizer(b"k" * 32)
@@ -100,6 +100,8 @@ def _run(path, feed_name, plain: bool):
         read += res.read
         loaded += res.loaded
         rejected += res.rejected
+    if path_ is not None:
+        orphans += path_.finish()
     reader.close()
     return {
         "quarantine": sorted(quarantine),
@@ -332,3 +334,23 @@ assert taken and all(taken), taken
 assert "pandas" not in sys.modules
 """
     subprocess.run([sys.executable, "-c", script], check=True, cwd=ROOT)
+
+
+def test_values_met_are_found_again_as_the_table_grows(monkeypatch):
+    from ingestion import columnar
+
+    rnd = random.Random(5)
+    values = columnar._Values(lambda v: v.upper(), "text")
+    for _ in range(12):
+        block = [f"s{rnd.randrange(5000)}" for _ in range(3000)]
+        places = values.encode(arrow_strings(block))
+        assert values.inputs.take(arrow_ints(places)).to_pylist() == block
+        assert values.texts.take(arrow_ints(places)).to_pylist() == [v.upper() for v in block]
+    assert len(values.inputs) == len(set(values.inputs.to_pylist())) > 4900
+    assert (1 << values._bits) >= 2 * len(values.inputs)
+    # two values of one hash: each still finds its own output
+    monkeypatch.setattr(columnar, "key_hashes", lambda cols: np.zeros(len(cols[0]), np.uint64))
+    clash = columnar._Values(lambda v: v + "!", "text")
+    for block in (["a", "b"], ["b", "c", "a"]):
+        places = clash.encode(arrow_strings(block))
+        assert clash.texts.take(arrow_ints(places)).to_pylist() == [v + "!" for v in block]
