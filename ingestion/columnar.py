@@ -60,6 +60,17 @@ FEW_VALUES = 4096  # a column of at most this many values met is looked up row b
 SQL_TYPES = ("text", "date", "integer", "boolean", "timestamptz")
 
 
+_THREADS: dict[str, concurrent.futures.ThreadPoolExecutor] = {}
+
+
+def thread(name: str) -> concurrent.futures.ThreadPoolExecutor:
+    """A worker thread of the process, kept for every file: a thread started per file would
+    leave its memory allocator's heap behind when it ends (hundreds of files in one run)."""
+    if name not in _THREADS:
+        _THREADS[name] = concurrent.futures.ThreadPoolExecutor(1, f"kontingent-{name}")
+    return _THREADS[name]
+
+
 def arrow_binaries(items: list[bytes]) -> pa.BinaryArray:
     """An Arrow binary array of Python bytes, built from its buffers (see `arrow_strings`)."""
     offsets = np.zeros(len(items) + 1, dtype=np.int32)
@@ -318,7 +329,7 @@ class PlainPath:
                 self._values[i] = _Values(_same, None)
             self._refs.append((i, entity))
         # whether references are known is asked in a thread while the next block is made
-        self._lookups = concurrent.futures.ThreadPoolExecutor(1, "kontingent-known")
+        self._lookups = thread("known")
         self._pending: list[tuple] = []
         self._zone = zoneinfo.ZoneInfo(SOURCE_TIMEZONE)
         self._days: dict[str, int | None] = {}  # day -> its local midnight, s after 2000 UTC
@@ -410,11 +421,8 @@ class PlainPath:
         return res
 
     def finish(self) -> list[tuple[int, str, str]]:
-        """The orphans whose lookups are still out; the lookups' thread ends."""
-        try:
-            return self._answers()
-        finally:
-            self._lookups.shutdown()
+        """The orphans whose lookups are still out."""
+        return self._answers()
 
     def _day(self, day: str) -> int | None:
         """Seconds from 2000-01-01 UTC to the local midnight of a day `ДД.ММ.ГГГГ`; None for

@@ -11,7 +11,6 @@ they are: the load log's sha256 makes a rerun skip them.
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
 import gc
 import hashlib
@@ -31,6 +30,7 @@ from psycopg import sql
 from ingestion import schema
 from ingestion.checks import DUPLICATE_KEY, SOURCE_TIMEZONE, _unescape
 from ingestion.columnar import COPY_SIGNATURE, COPY_TRAILER, PlainPath
+from ingestion.columnar import thread as columnar_thread
 from ingestion.contracts import FILE_NAME, Feed, feeds, get_feed
 from ingestion.pseudonym import Pseudonymizer, load_secret
 from ingestion.readers import (
@@ -339,10 +339,8 @@ class FileLoad:
             # (each plain block is parsed in a thread while the one before is processed)
             records = _Spool()
             binary = _copy_statement(self.feed.raw_table, processor.raw_columns, binary=True)
-            with (
-                cur.copy(binary) as copy,
-                concurrent.futures.ThreadPoolExecutor(1, "kontingent-parse") as parser,
-            ):
+            parser = columnar_thread("parse")
+            with cur.copy(binary) as copy:
                 copy.write(COPY_SIGNATURE)
                 ahead = None
                 for chunk in reader.chunks(plain=True):
