@@ -4,8 +4,8 @@ A block of plain lines (`readers.PlainBlock`: no quote, backslash, tab or blank 
 by Apache Arrow's CSV reader into string columns. Each column is checked on its distinct values
 by the same converters as the record-by-record path (`FeedProcessor`); the distinct values met
 so far are kept in Arrow arrays with their outputs, so a value is converted once per file, and
-timestamps are checked and converted by Arrow kernels. The rows are assembled by Arrow kernels
-in PostgreSQL's binary COPY format (the server then parses no dates or numbers). The Python
+timestamps are checked and converted by NumPy on their bytes. The rows are assembled by Arrow
+kernels in PostgreSQL's binary COPY format (the server then parses no dates or numbers). The Python
 work is per distinct value, not per row.
 
 The path takes a block only when it loads whole and clean: every value valid, none flagged,
@@ -35,6 +35,7 @@ from ingestion.validate import (
     ChunkResult,
     FeedProcessor,
     _ColumnRun,
+    arrow_bytes,
     arrow_ints,
     arrow_strings,
     key_hashes,
@@ -71,17 +72,8 @@ def thread(name: str) -> concurrent.futures.ThreadPoolExecutor:
     return _THREADS[name]
 
 
-def arrow_binaries(items: list[bytes]) -> pa.BinaryArray:
-    """An Arrow binary array of Python bytes, built from its buffers (see `arrow_strings`)."""
-    offsets = np.zeros(len(items) + 1, dtype=np.int32)
-    np.cumsum(np.fromiter(map(len, items), dtype=np.int32, count=len(items)), out=offsets[1:])
-    return pa.Array.from_buffers(
-        pa.binary(), len(items), [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(items))]
-    )
-
-
 def _constant(data: bytes) -> pa.Scalar:
-    return arrow_binaries([data])[0]
+    return arrow_bytes([data])[0]
 
 
 _NO_SEPARATOR = _constant(b"")
@@ -153,7 +145,7 @@ class _Values:
         self.generation = getattr(self, "generation", -1) + 1  # places change at a reset
         self.inputs = arrow_strings([])
         self.texts = arrow_strings([])
-        self.fields = arrow_binaries([])
+        self.fields = arrow_bytes([])
         self.known = np.zeros(0, dtype=bool)
         self._bits = 10  # 2**bits slots, at most half of them filled
         self._slots = np.full(1 << self._bits, -1, dtype=np.int32)  # a place, or -1
@@ -236,7 +228,7 @@ class _Values:
             self.inputs = pa.concat_arrays([self.inputs, fresh])
             self.texts = pa.concat_arrays([self.texts, arrow_strings(texts)])
             if self.sql_type is not None:
-                made = arrow_binaries([field(self.sql_type, t) for t in texts])
+                made = arrow_bytes([field(self.sql_type, t) for t in texts])
                 self.fields = pa.concat_arrays([self.fields, made])
             self.known = np.concatenate([self.known, np.zeros(new.size, dtype=bool)])
             self._insert(hashes[new], place[new])

@@ -282,16 +282,22 @@ def _mix(z: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def arrow_strings(values: Sequence[str]) -> pa.StringArray:
-    """An Arrow string array of Python strings, built from its buffers: `pa.array` on Python
-    objects would first import pandas (≈ 80 MiB), to recognise its objects, which the loader
-    never has."""
-    encoded = [v.encode() for v in values]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
-    np.cumsum(np.fromiter(map(len, encoded), dtype=np.int32, count=len(encoded)), out=offsets[1:])
-    return pa.StringArray.from_buffers(
-        len(encoded), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))
+def arrow_bytes(items: Sequence[bytes], type_: pa.DataType | None = None) -> pa.Array:
+    """An Arrow binary (or string) array of Python bytes, built from its buffers: `pa.array`
+    on Python objects would first import pandas (≈ 80 MiB), to recognise its objects, which
+    the loader never has."""
+    offsets = np.zeros(len(items) + 1, dtype=np.int32)
+    np.cumsum(np.fromiter(map(len, items), dtype=np.int32, count=len(items)), out=offsets[1:])
+    return pa.Array.from_buffers(
+        type_ or pa.binary(),
+        len(items),
+        [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(items))],
     )
+
+
+def arrow_strings(values: Sequence[str]) -> pa.StringArray:
+    """An Arrow string array of Python strings (see `arrow_bytes`)."""
+    return arrow_bytes([v.encode() for v in values], pa.string())
 
 
 _ARROW_INTS = {np.dtype(np.int32): pa.int32(), np.dtype(np.int64): pa.int64()}
