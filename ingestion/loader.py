@@ -467,9 +467,18 @@ class FileLoad:
         return int(row[0]) if row else 0
 
 
-def _processor(feed, reader, pseudonymize, known, prefix) -> FeedProcessor:
+def _rows_at_most(reader, size: int) -> int | None:
+    """A bound on a text file's rows: each holds at least one byte a column (separators and
+    its line end); none for a workbook, whose bytes are compressed."""
+    if isinstance(reader, XlsxReader):
+        return None
+    return size // max(len(reader.header), 1) + 1
+
+
+def _processor(feed, reader, pseudonymize, known, prefix, size=None) -> FeedProcessor:
+    rows = None if size is None else _rows_at_most(reader, size)
     try:
-        proc = FeedProcessor(feed, reader.header, pseudonymize, known, prefix)
+        proc = FeedProcessor(feed, reader.header, pseudonymize, known, prefix, rows)
     except HeaderError as exc:
         raise FileRefused("missing_column", str(exc), line=1) from None
     if isinstance(reader, XlsxReader):
@@ -535,7 +544,7 @@ def load_file(
             result.encoding = reader.encoding
             job = FileLoad(conn, feed, load_id, cand.extract_date, name, pseudonymize, progress)
             prefix = f"{load_id}\t{cand.extract_date.isoformat()}"
-            proc = _processor(feed, reader, pseudonymize, known, prefix)
+            proc = _processor(feed, reader, pseudonymize, known, prefix, size)
             if proc.extra_headers:
                 result.warnings.append(
                     "extra columns ignored: " + ", ".join(f"«{h}»" for h in proc.extra_headers)
@@ -738,10 +747,33 @@ def load_landing(
                     if res.status == "failed" and move_failed:
                         move_to_failed(landing, cand.path, res)
                 results.append(res)
+                release_memory()
                 progress.finish(res)
             apply_retention(conn)
             conn.commit()
     return results
+
+
+def release_memory() -> None:
+    """Give the C heap's free pages back to the system after a file: a file's blocks, Arrow
+    buffers and pseudonyms are freed when it ends, but glibc keeps freed memory for reuse, and
+    a region's folder (a thousand files) would otherwise keep its largest file's peak."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _glibc():
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim  # noqa: B018  # glibc only
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _glibc()
 
 
 def summary_counts(results: list[FileResult]) -> dict[str, int]:

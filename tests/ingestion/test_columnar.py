@@ -207,10 +207,45 @@ def test_held_keys_are_settled_by_their_hash_count():
     tracker.close()
 
 
+def test_the_duplicate_filter_is_sized_by_the_file():
+    sizes = {}
+    for rows in (None, 0, 1, 64, 65, 3_000_000, 10**12):
+        tracker = KeyTracker.for_rows(rows)
+        sizes[rows] = len(tracker.words) * 64
+        tracker.close()
+    assert sizes == {
+        None: 2**28,
+        0: 2**10,
+        1: 2**10,
+        64: 2**10,
+        65: 2**11,
+        3_000_000: 2**26,  # at least 16 bits a key
+        10**12: 2**28,
+    }
+
+
+def test_a_small_file_gets_a_small_duplicate_filter(landing, load, monkeypatch):
+    from ingestion import validate
+
+    made = []
+    for_rows = validate.KeyTracker.for_rows.__func__
+    monkeypatch.setattr(
+        validate.KeyTracker,
+        "for_rows",
+        classmethod(lambda cls, n: made.append(n) or for_rows(cls, n)),
+    )
+    lines = [";".join(mark_row(f"M{i}", "S1")) for i in range(100)]
+    _write(landing / "marks_20250920.csv", MARK_HEADER, lines)
+    size = (landing / "marks_20250920.csv").stat().st_size
+    load(landing)
+    assert made == [size // len(MARK_HEADER) + 1]
+    assert 100 <= made[0] < 1000
+
+
 def test_the_loader_asks_the_database_only_for_repeated_hashes(landing, load, q, monkeypatch):
     from ingestion import validate
 
-    monkeypatch.setattr(validate, "KeyTracker", lambda: KeyTracker(bits_log2=8))
+    monkeypatch.setattr(validate.KeyTracker, "for_rows", classmethod(lambda cls, n: cls(8)))
     asked = []
     seen = loader.FileLoad._seen
     monkeypatch.setattr(
