@@ -32,6 +32,8 @@ from ingestion.checks import SOURCE_TIMEZONE, Flag, Reject, parse_date
 from ingestion.readers import Chunk, PlainBlock
 from ingestion.validate import (
     CACHE_LIMIT,
+    FEW,
+    MOSTLY_NEW,
     ChunkResult,
     FeedProcessor,
     _ColumnRun,
@@ -221,7 +223,12 @@ class _Values:
         place = self._find(distinct, hashes)
         new = np.flatnonzero(place < 0)
         if new.size:
-            if len(self.inputs) + new.size > CACHE_LIMIT:
+            # as the record path's caches: a column of mostly new values (IDs, timestamps)
+            # keeps only this block's once it holds more than FEW
+            held = len(self.inputs)
+            if held + new.size > CACHE_LIMIT or (
+                held > FEW and new.size > MOSTLY_NEW * len(distinct)
+            ):
                 self._reset()
                 place[:] = -1
                 new = np.arange(len(distinct))

@@ -329,6 +329,9 @@ def numpy_bools(values: pa.Array) -> np.ndarray:
     return unpacked[values.offset : values.offset + len(values)].astype(bool)
 
 
+HASH_BYTES = 1 << 18
+
+
 def _string_hashes(values) -> np.ndarray:
     """A 64-bit hash of each string (vectorized over its UTF-8 bytes)."""
     arr = values if isinstance(values, pa.Array | pa.ChunkedArray) else arrow_strings(values)
@@ -339,6 +342,11 @@ def _string_hashes(values) -> np.ndarray:
     n = len(arr)
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=n + 1, offset=arr.offset * 4)
     start = offsets[0]
+    total = int(offsets[-1] - start)
+    if total > HASH_BYTES and n > 1:
+        # the arrays below take ~40 bytes a byte of text: hashed in slices of bounded bytes
+        step = max(1, n * HASH_BYTES // total)
+        return np.concatenate([_string_hashes(arr.slice(i, step)) for i in range(0, n, step)])
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[start : offsets[-1]]
     lengths = np.diff(offsets)
     position = np.arange(data.size) - np.repeat(offsets[:-1] - start, lengths)

@@ -389,3 +389,30 @@ def test_values_met_are_found_again_as_the_table_grows(monkeypatch):
     for block in (["a", "b"], ["b", "c", "a"]):
         places = clash.encode(arrow_strings(block))
         assert clash.texts.take(arrow_ints(places)).to_pylist() == [v + "!" for v in block]
+
+
+def test_a_column_of_new_values_keeps_only_its_last_block(monkeypatch):
+    from ingestion import columnar
+
+    monkeypatch.setattr(columnar, "FEW", 500)
+    ids = columnar._Values(lambda v: v, "text")
+    codes = columnar._Values(lambda v: v, "text")
+    for b in range(8):
+        block = [f"M{b}-{i}" for i in range(300)]  # every block's values are new
+        places = ids.encode(arrow_strings(block))
+        assert ids.inputs.take(arrow_ints(places)).to_pylist() == block
+        codes.encode(arrow_strings([f"c{i % 7}" for i in range(b * 100, b * 100 + 300)]))
+    assert len(ids.inputs) <= 600  # what it held past FEW was dropped, not the whole file
+    assert len(codes.inputs) == 7  # values that come back are kept
+
+
+def test_string_hashes_do_not_depend_on_the_slices(monkeypatch):
+    from ingestion import validate
+
+    words = [f"value-{i}" * (i % 5 + 1) for i in range(5000)]
+    whole = validate.key_hashes([words])
+    monkeypatch.setattr(validate, "HASH_BYTES", 1000)
+    assert np.array_equal(validate.key_hashes([words]), whole)
+    assert np.array_equal(
+        validate.key_hashes([arrow_strings(words).slice(17, 3000)]), whole[17:3017]
+    )
