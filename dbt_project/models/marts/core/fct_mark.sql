@@ -8,14 +8,15 @@
             {'columns': ['load_id']},
             {'columns': ['organization_id', 'lesson_date']},
         ],
-        pre_hook="{{ fct_mark_remove_deleted() }}",
+        pre_hook=["{{ fct_mark_note_replaced() }}", "{{ fct_mark_remove_deleted() }}"],
     )
 }}
 -- Current marks and attendance codes. Grain: one row per mark in force (newest version of each
 -- mark ID; deleted marks removed), enforced by a unique index on mark_id. Incremental: a run
 -- reads only the versions brought by loads newer than the newest one already in the table
 -- (found through the index on load_id); a newer version replaces the row (delete+insert on
--- mark_id), and the pre-hook first removes the marks that a new load deletes.
+-- mark_id), and the pre-hooks first note the lesson months of the rows about to be replaced or
+-- removed (for the incremental aggregates of marks) and remove the marks a new load deletes.
 with
 
 versions as (

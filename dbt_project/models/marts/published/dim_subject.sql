@@ -6,7 +6,7 @@ final_marks as (
 ),
 
 marks as (
-    select distinct subject from {{ ref('fct_mark') }}
+    select distinct subject from {{ ref('int_marks_by_month') }}
 ),
 
 subjects as (
