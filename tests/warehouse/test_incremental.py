@@ -26,8 +26,17 @@ MARK_TABLES = (
     "staging.int_marks_by_month",
     "marts.agg_attendance",
     "marts.agg_current_marks",
+    "staging.int_marks_outside_enrolment",
 )
 MARK_MODELS = [t.split(".")[1] for t in MARK_TABLES]
+# the enrolment ranges that the check of marks outside enrolment reads, rebuilt on every run
+ENROLMENT_MODELS = ["+int_enrolment_coverage"]
+CAUTIOUS = ["--indirect-selection", "cautious"]
+MOVEMENTS_HEADER = (
+    "ID события;ID обучающегося;ID ОО;Тип события;Дата события;Вид программы;Направленность;"
+    "Код программы;Параллель;Класс;Форма обучения;Причина;ОО назначения;Номер приказа;"
+    "Дата приказа;Удалена"
+)
 
 
 def _run(args: list[str], env: dict) -> None:
@@ -49,20 +58,53 @@ def _deliver(files: list[Path], landing: Path, env: dict, keep) -> None:
     _run(["load", str(landing)], env)
 
 
-def _moved_mark(files: list[Path], day: str, landing: Path) -> tuple[str, str, str]:
+def _moved_mark(files: list[Path], day: str, landing: Path) -> tuple[str, ...]:
     """Send again, as a second file of `day`, one earlier mark with its lesson a month earlier
     within the same school year (the month it leaves must be counted again, not only the one it
-    enters). Returns the mark ID and the old and new lesson dates (ISO)."""
-    lines, fields, at, lesson, iso = next(
+    enters), and another mark, of a second organization, given to the first mark's student
+    (not enrolled there; the organizations' counts of marks stay).
+    Returns the first mark's ID, its old and new lesson dates (ISO), the second mark's ID and
+    the student's ID."""
+    found = (
         found
         for found in _marks_lines(files)
         if found[3].month in (10, 11, 12, 2, 3, 4, 5) and found[3].day <= 28
     )
+    lines, fields, at, lesson, iso = next(found)
     moved = lesson.replace(month=lesson.month - 1)
     fields[at] = moved.isoformat() if iso else moved.strftime("%d.%m.%Y")
+    header = lines[0].split(";")
+    organization, student = header.index("ID ОО"), header.index("ID обучающегося")
+    foreign = next(other[1] for other in found if other[1][organization] != fields[organization])
+    foreign[student] = fields[student]
     path = landing / f"marks_{day}_02.csv"
-    path.write_text(lines[0] + "\n" + ";".join(fields) + "\n", encoding="utf-8")
-    return fields[0], lesson.isoformat(), moved.isoformat()
+    path.write_text(
+        "\n".join([lines[0], ";".join(fields), ";".join(foreign)]) + "\n", encoding="utf-8"
+    )
+    return fields[0], lesson.isoformat(), moved.isoformat(), foreign[0], fields[student]
+
+
+def _expulsion(files: list[Path], before: str, other_than: set[str]) -> tuple[str, str, list[str]]:
+    """An expulsion, dated on the lesson of a mark delivered before day `before`, of that
+    mark's student from its organization: the mark and the student's later marks there fall
+    outside enrolment. The mark and its student are none of `other_than` (marks and students
+    the test changes otherwise). Returns the mark ID, the lesson date (ISO) and the
+    movement's fields."""
+    for lines, fields, _at, lesson, _iso in _marks_lines(
+        [p for p in files if _extract_date(p) < before]
+    ):
+        header = lines[0].split(";")
+        student, organization = (
+            fields[header.index(name)] for name in ("ID обучающегося", "ID ОО")
+        )
+        grade = re.match(r"[1-9][0-9]?", fields[header.index("Класс")])
+        if lesson.month in (11, 12, 2, 3, 4) and grade and not {fields[0], student} & other_than:
+            break
+    level = "НОО" if int(grade.group()) <= 4 else "ООО" if int(grade.group()) <= 9 else "СОО"
+    on = lesson.strftime("%d.%m.%Y")
+    event = [f"test-expulsion-{fields[0]}", student, organization, "Отчисление", on, level]
+    event += ["", "", "", "", "очная", "смена места жительства", "", "1-т", on, "нет"]
+    return fields[0], lesson.isoformat(), event
 
 
 def _marks_lines(files: list[Path]):
@@ -108,7 +150,8 @@ def test_incremental_equals_full_refresh(warehouse, correctness_region, pseudony
 
     _deliver(files, landing, env, lambda d: d < cut_days[0])
     _run(
-        ["dbt", "build", "--select", "+int_marks_by_month", "--indirect-selection", "cautious"], env
+        ["dbt", "build", "--select", "+int_marks_by_month", *ENROLMENT_MODELS, *CAUTIOUS],
+        env,
     )
     _run(["dbt", "run", "--select", *MARK_MODELS[2:]], env)
     with psycopg.connect(warehouse.url) as conn:
@@ -116,9 +159,21 @@ def test_incremental_equals_full_refresh(warehouse, correctness_region, pseudony
     assert before[0] > 0
 
     moved = _moved_mark(files, cut_days[-1], landing)
-    for day in cut_days:
+    expelled, expelled_on, expulsion = _expulsion(
+        files, cut_days[0], {moved[0], moved[3], moved[4]}
+    )
+    outside = "select mark_id from staging.int_marks_outside_enrolment"
+    for day, event in zip(cut_days, (expulsion, [*expulsion[:-1], "да"]), strict=True):
+        # the expulsion arrives with the first day and is withdrawn (a tombstone) with the last
+        (landing / f"movements_{day}_02.csv").write_text(
+            MOVEMENTS_HEADER + "\n" + ";".join(event) + "\n", encoding="utf-8"
+        )
         _deliver(files, landing, env, lambda d, day=day: d == day)
-        _run(["dbt", "run", "--select", *MARK_MODELS], env)
+        _run(["dbt", "run", "--select", *MARK_MODELS, *ENROLMENT_MODELS], env)
+        with psycopg.connect(warehouse.url) as conn:
+            found = {row[0] for row in conn.execute(outside)}
+        assert (expelled in found) == (day == cut_days[0]), (day, expelled, expelled_on)
+    assert moved[3] in found, "a mark given to a student of another organization"
     incremental = _checksums(warehouse.url)
     with psycopg.connect(warehouse.url) as conn:
         assert conn.execute(
@@ -146,7 +201,7 @@ def test_incremental_equals_full_refresh(warehouse, correctness_region, pseudony
     assert newest > before[1], "the incremental runs took in the new loads"
     assert deleted > 0, "the daily loads delete marks given before them: removal was exercised"
 
-    _run(["dbt", "run", "--select", *MARK_MODELS, "--full-refresh"], env)
+    _run(["dbt", "run", "--select", *MARK_MODELS, *ENROLMENT_MODELS, "--full-refresh"], env)
     full = _checksums(warehouse.url)
     assert incremental == full
     assert all(count > 0 for count, _ in full.values())
