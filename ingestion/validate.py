@@ -36,11 +36,13 @@ from ingestion.readers import Chunk
 
 CACHE_LIMIT = 200_000
 HASHES_PER_READ = 1 << 17
-# a column whose chunk brings mostly values not met before (IDs, timestamps) keeps only the
-# chunk's values once it holds more than FEW: keeping them for the file cost up to CACHE_LIMIT
-# entries per such column (the peak of a loader run) and saved nothing, since they do not come
-# back; a column of few values (teachers, dates, codes) keeps them all
-MOSTLY_NEW = 0.5
+# a column whose chunk brings almost only values not met before (IDs, timestamps) keeps only
+# the chunk's values once it holds more than FEW: keeping them for the file cost up to
+# CACHE_LIMIT entries per such column (the peak of a loader run) and saved nothing, since they
+# do not come back; a column of few values (teachers, dates, codes) keeps them all, and so does
+# a column of many values that do come back (students: a chunk of a large file meets a share
+# of them again, and forgetting them would check and pseudonymize them again in every chunk)
+MOSTLY_NEW = 0.9
 FEW = 20_000
 
 

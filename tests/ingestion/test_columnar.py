@@ -406,6 +406,23 @@ def test_a_column_of_new_values_keeps_only_its_last_block(monkeypatch):
     assert len(codes.inputs) == 7  # values that come back are kept
 
 
+def test_a_column_of_many_values_that_come_back_keeps_them(monkeypatch):
+    """Students of a large file: each block meets a share of them again (a third here), and
+    the column keeps what it checked rather than checking them again in every block."""
+    from ingestion import columnar
+
+    monkeypatch.setattr(columnar, "FEW", 500)
+    checked = []
+    students = columnar._Values(lambda v: checked.append(v) or v, "text")
+    rnd = random.Random(7)
+    for _ in range(12):
+        block = rnd.sample([f"S{i}" for i in range(3000)], 300)
+        places = students.encode(arrow_strings(block))
+        assert students.inputs.take(arrow_ints(places)).to_pylist() == block
+    assert len(checked) == len(set(checked))  # each checked once
+    assert len(students.inputs) == len(checked) > 600
+
+
 def test_string_hashes_do_not_depend_on_the_slices(monkeypatch):
     from ingestion import validate
 
