@@ -1,17 +1,4 @@
 {#-
-    The newest load in the mark fact (0 when it is built whole), read when the model or a hook
-    is rendered, so the queries compare load_id with a constant: with a subquery the planner
-    guessed a third of the versions new and joined them to the whole fact (seconds per run).
--#}
-{% macro fct_mark_newest_load(column='load_id') -%}
-    {%- if execute and is_incremental() -%}
-        {{- run_query('select coalesce(max(' ~ column ~ '), 0) from ' ~ this).columns[0][0] -}}
-    {%- else -%}
-        0
-    {%- endif -%}
-{%- endmacro %}
-
-{#-
     The pre-hook of the incremental mark fact: before the new versions are merged in, remove
     the marks that a load newer than the fact's newest one deletes (a deleted mark is never
     inserted; a mark deleted and given again in the same loads comes back with its newest
@@ -22,7 +9,7 @@
         delete from {{ this }} as marks
         using {{ ref('stg_journal__mark_versions') }} as versions
         where
-            versions.load_id > {{ fct_mark_newest_load() }}
+            versions.load_id > {{ newest_load_in_this() }}
             and versions.is_deleted
             and marks.mark_id = versions.mark_id
     {%- endif -%}
@@ -52,7 +39,7 @@
         inner join (
             select versions.mark_id, max(versions.load_id) as load_id
             from {{ ref('stg_journal__mark_versions') }} as versions
-            where versions.load_id > {{ fct_mark_newest_load() }}
+            where versions.load_id > {{ newest_load_in_this() }}
             group by versions.mark_id
         ) as changed
             on marks.mark_id = changed.mark_id
@@ -66,7 +53,7 @@
     its rows (so that a full build holds the same rows), a constant as for the fact.
 -#}
 {% macro marks_taken_through() -%}
-    {{- fct_mark_newest_load('newest_load') -}}
+    {{- newest_load_in_this('newest_load') -}}
 {%- endmacro %}
 
 {#-

@@ -221,21 +221,28 @@ def test_incremental_equals_full_refresh(warehouse, correctness_region, pseudony
     assert {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows} == truth
 
 
-def test_final_marks_incremental_equals_full_refresh(
-    warehouse, correctness_region, pseudonym_key, tmp_path
+@pytest.mark.parametrize(
+    ("feed", "model", "key"),
+    [
+        ("final_marks", "stg_journal__final_marks", "final_mark_id"),
+        ("students", "stg_kontingent__students", "student_id"),
+    ],
+)
+def test_staging_incremental_equals_full_refresh(
+    warehouse, correctness_region, pseudonym_key, tmp_path, feed, model, key
 ):
-    """The final marks' staging table reads only new loads; after daily loads, and a re-sent
-    older extract arriving last, it equals a full refresh row for row."""
+    """The final marks' and the students' staging tables read only new loads; after daily
+    loads, and a re-sent older extract arriving last, each equals a full refresh row for row."""
     region, _manifest = correctness_region
     files = sorted(p for p in region.iterdir() if p.is_file() and not p.name.startswith("_"))
-    final_days = sorted({_extract_date(p) for p in files if p.name.startswith("final_marks_")})
-    assert len(final_days) >= 4
-    cut_days = final_days[-3:]
+    days = sorted({_extract_date(p) for p in files if p.name.startswith(f"{feed}_")})
+    assert len(days) >= 4
+    cut_days = days[-3:]
     landing = tmp_path / "landing"
     landing.mkdir()
     env = {**os.environ, "DBT_TARGET_PATH": str(tmp_path / "dbt-target")}
-    model = ["dbt", "run", "--select", "stg_journal__final_marks"]
-    table = "staging.stg_journal__final_marks"
+    table = f"staging.{model}"
+    model = ["dbt", "run", "--select", model]
 
     _deliver(files, landing, env, lambda d: d < cut_days[0])
     _run(model, env)
@@ -246,7 +253,7 @@ def test_final_marks_incremental_equals_full_refresh(
         _deliver(files, landing, env, lambda d, day=day: d == day)
         _run(model, env)
     # an early extract sent again (new content: its last line dropped) after the newer ones
-    early = next(p for p in files if p.name.startswith("final_marks_"))
+    early = next(p for p in files if p.name.startswith(f"{feed}_"))
     lines = early.read_bytes().splitlines(keepends=True)
     resent = landing / early.name.replace(".csv", "_99.csv")
     resent.write_bytes(b"".join(lines[:-1]))
@@ -266,8 +273,34 @@ def test_final_marks_incremental_equals_full_refresh(
     _run([*model, "--full-refresh"], env)
     with psycopg.connect(warehouse.url) as conn:
         full = conn.execute(CHECKSUM.format(table)).fetchone()
-        assert _has_unique_index(conn, table, "final_mark_id")
+        assert _has_unique_index(conn, table, key)
     assert incremental == full
+
+
+def test_students_table_of_an_earlier_release_is_rebuilt(
+    warehouse, correctness_region, pseudonym_key, tmp_path
+):
+    """A students' staging table built before it was incremental (no `load_id`) is rebuilt
+    from the whole history on the next run, gains the column, and equals a full refresh."""
+    region, _manifest = correctness_region
+    files = sorted(p for p in region.iterdir() if p.name.startswith("students_"))
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    env = {**os.environ, "DBT_TARGET_PATH": str(tmp_path / "dbt-target")}
+    table = "staging.stg_kontingent__students"
+    model = ["dbt", "run", "--select", "stg_kontingent__students"]
+    _deliver(files, landing, env, lambda _d: True)
+    _run(model, env)
+    with psycopg.connect(warehouse.url) as conn:
+        conn.execute(f"alter table {table} drop column load_id")
+        conn.execute(f"update {table} set sex = 'unknown'")  # what a rebuild must put right
+    _run(model, env)
+    with psycopg.connect(warehouse.url) as conn:
+        rebuilt = conn.execute(CHECKSUM.format(table)).fetchone()
+        assert conn.execute(f"select count(*) from {table} where load_id > 0").fetchone()[0] > 0
+    _run([*model, "--full-refresh"], env)
+    with psycopg.connect(warehouse.url) as conn:
+        assert rebuilt == conn.execute(CHECKSUM.format(table)).fetchone()
 
 
 def _has_unique_index(conn: psycopg.Connection, table: str, column: str) -> bool:

@@ -22,7 +22,7 @@ with
 versions as (
     select * from {{ ref('stg_journal__mark_versions') }}
     {% if is_incremental() %}
-        where load_id > {{ fct_mark_newest_load() }}
+        where load_id > {{ newest_load_in_this() }}
     {% endif %}
 ),
 
