@@ -15,6 +15,7 @@ import datetime as dt
 import gc
 import hashlib
 import os
+import queue
 import shutil
 import socket
 import tempfile
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from psycopg.copy import Copy, LibpqWriter
 
 from ingestion import schema
 from ingestion.checks import DUPLICATE_KEY, SOURCE_TIMEZONE, _unescape
@@ -169,6 +171,61 @@ def _connect(url: str | None) -> psycopg.Connection:
 
         url = get_settings().warehouse_url
     return psycopg.connect(url, application_name="kontingent-load")
+
+
+# COPY data is handed to a sending thread in pieces of at most this size, at most this many
+# waiting: the loader makes the next block's rows while the server takes the last ones, and
+# holds no more than SEND_PIECES x SEND_PIECE bytes in the queue (memory stays flat)
+SEND_PIECE = 128 * 1024
+SEND_PIECES = 32
+
+
+class SendingWriter(LibpqWriter):
+    """Writes a COPY's data to the server from a worker thread, through a bounded queue.
+
+    With psycopg's own writer the loader waits, after each block, until all but the last
+    megabyte of it has been taken by the server, and only then parses and checks the next one:
+    client and server took turns. Here `write` returns as soon as the pieces are queued. The
+    thread is the process's own (`columnar.thread`), kept for every file.
+    """
+
+    def __init__(self, cursor: psycopg.Cursor):
+        super().__init__(cursor)
+        self._queue: queue.Queue[memoryview | None] = queue.Queue(maxsize=SEND_PIECES)
+        self._job = None
+        self._error: BaseException | None = None
+
+    def _send(self) -> None:
+        try:
+            while (piece := self._queue.get()) is not None:
+                self._put(piece)
+        except BaseException as exc:  # handed to the loader's thread by write() or finish()
+            self._error = exc
+            while self._queue.get() is not None:  # so that write() never blocks on a full queue
+                pass
+
+    def write(self, data) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._job is None:
+            self._job = columnar_thread("send").submit(self._send)
+        view = memoryview(data)
+        for start in range(0, len(view), SEND_PIECE):
+            self._queue.put(view[start : start + SEND_PIECE])
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        if self._job is not None:
+            self._queue.put(None)
+            self._job.result()
+            self._job = None
+        if self._error is not None:
+            raise self._error
+        super().finish(exc)
+
+
+def _copy(cur: psycopg.Cursor, statement: sql.Composable) -> Copy:
+    """A COPY ... FROM STDIN whose data is sent by the sending thread."""
+    return cur.copy(statement, writer=SendingWriter(cur))
 
 
 @dataclass
@@ -326,7 +383,7 @@ class FileLoad:
         statement = _copy_statement(self.feed.raw_table, processor.raw_columns)
         plain = PlainPath.of(processor) if isinstance(reader, CsvReader) else None
         if plain is None:
-            with cur.copy(statement) as copy:
+            with _copy(cur, statement) as copy:
                 for chunk in reader.chunks():
                     res = processor.process(chunk)
                     if res.raw_text:
@@ -340,7 +397,7 @@ class FileLoad:
             records = _Spool()
             binary = _copy_statement(self.feed.raw_table, processor.raw_columns, binary=True)
             parser = columnar_thread("parse")
-            with cur.copy(binary) as copy:
+            with _copy(cur, binary) as copy:
                 copy.write(COPY_SIGNATURE)
                 ahead = None
                 for chunk in reader.chunks(plain=True):
