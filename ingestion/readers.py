@@ -140,6 +140,15 @@ class CsvReader:
     def close(self) -> None:
         self._f.close()
 
+    def sample(self, size: int) -> bytes:
+        """Up to `size` bytes of the body from the current position, which stays where it
+        was."""
+        at = self._f.tell()
+        try:
+            return self._f.read(size)
+        finally:
+            self._f.seek(at)
+
     def position(self) -> int:
         try:
             return self._f.tell()

@@ -371,18 +371,18 @@ def key_hashes(columns: Sequence) -> np.ndarray:
 class KeyTracker:
     """Which keys were seen earlier in this file: a blocked Bloom filter (no false negatives;
     each key sets three bits of one 64-bit word, so one memory access a key) whose positives
-    are settled exactly later. Fixed memory: 2**bits_log2 bits, sized by `for_rows` from a
-    bound on the file's rows (a filter far larger than its keys would touch every one of its
-    pages for a few thousand keys: 32 MiB resident for a small file)."""
+    are settled exactly later. Fixed memory: 2**bits_log2 bits, sized by `for_rows` from the
+    rows the file is expected to hold, 32 MiB at most (a filter far larger than its keys would
+    touch every one of its pages for a few thousand keys: 32 MiB resident for a small file)."""
 
     BITS_PER_KEY = 16
     MAX_BITS_LOG2 = 28
 
     @classmethod
-    def for_rows(cls, rows_at_most: int | None) -> KeyTracker:
-        if rows_at_most is None:
+    def for_rows(cls, rows: int | None) -> KeyTracker:
+        if rows is None:
             return cls(cls.MAX_BITS_LOG2)
-        wanted = max(rows_at_most, 1) * cls.BITS_PER_KEY
+        wanted = max(rows, 1) * cls.BITS_PER_KEY
         return cls(min(max(10, (wanted - 1).bit_length()), cls.MAX_BITS_LOG2))
 
     def __init__(self, bits_log2: int = MAX_BITS_LOG2) -> None:
@@ -445,7 +445,7 @@ class FeedProcessor:
         pseudonymize: Callable[[str], str],
         known: Callable[[str, set[str]], set[str]],
         load_prefix: str,
-        rows_at_most: int | None = None,
+        rows_expected: int | None = None,
     ) -> None:
         self.feed = feed
         self.mapping, self.extra_headers = match_header(feed, header)
@@ -453,7 +453,7 @@ class FeedProcessor:
         self.known = known
         self.prefix = load_prefix
         self.tail = load_prefix + "\n"
-        self.keys = KeyTracker.for_rows(rows_at_most)
+        self.keys = KeyTracker.for_rows(rows_expected)
         self.hold_all = False  # replay: every row is settled against the database
         # where each output column sits: first outputs replace their file column, the others
         # come after the file's columns, in column order

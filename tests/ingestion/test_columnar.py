@@ -225,6 +225,14 @@ def test_the_duplicate_filter_is_sized_by_the_file():
 
 
 def test_a_small_file_gets_a_small_duplicate_filter(landing, load, monkeypatch):
+    made = _sized(monkeypatch)
+    lines = [";".join(mark_row(f"M{i}", "S1")) for i in range(100)]
+    _write(landing / "marks_20250920.csv", MARK_HEADER, lines)
+    load(landing)
+    assert made == [101]  # the whole body was in the sample: its lines are known
+
+
+def _sized(monkeypatch) -> list:
     from ingestion import validate
 
     made = []
@@ -234,12 +242,36 @@ def test_a_small_file_gets_a_small_duplicate_filter(landing, load, monkeypatch):
         "for_rows",
         classmethod(lambda cls, n: made.append(n) or for_rows(cls, n)),
     )
-    lines = [";".join(mark_row(f"M{i}", "S1")) for i in range(100)]
+    return made
+
+
+def test_a_large_file_is_sized_by_its_first_lines(landing, load, monkeypatch):
+    made = _sized(monkeypatch)
+    lines = [";".join(mark_row(f"M{i:06d}", "S1")) for i in range(30_000)]
     _write(landing / "marks_20250920.csv", MARK_HEADER, lines)
     size = (landing / "marks_20250920.csv").stat().st_size
+    assert size > loader.SAMPLE_BYTES
     load(landing)
-    assert made == [size // len(MARK_HEADER) + 1]
-    assert 100 <= made[0] < 1000
+    assert 2 * 30_000 <= made[0] <= 2 * 30_000 * 1.01  # twice the rows, not one per 12 bytes
+    assert made[0] < size // len(MARK_HEADER) // 4
+
+
+def test_a_file_longer_than_its_first_lines_say_misses_no_duplicate(landing, load, q, monkeypatch):
+    made = _sized(monkeypatch)
+    long_class = "5А" + "-" * 400  # the first lines are long, the rest short
+    lines = [
+        ";".join(mark_row(f"L{i}", "S1")).replace(";5А;", f";{long_class};", 1) for i in range(1000)
+    ]
+    lines += [";".join(mark_row(f"M{i}", "S1")) for i in range(40_000)]
+    lines += [";".join(mark_row("M7", "S1", mark="3")), ";".join(mark_row("L3", "S1", mark="3"))]
+    _write(landing / "marks_20250920.csv", MARK_HEADER, lines)
+    res = load(landing)["marks_20250920.csv"]
+    assert made[0] < 20_000  # the filter was made for fewer rows than the file holds
+    assert (res.rows_read, res.rows_loaded, res.rows_rejected) == (41_002, 41_000, 2)
+    assert q("select line_number, reasons from raw.quarantine order by 1") == [
+        (41_002, ["duplicate_key"]),
+        (41_003, ["duplicate_key"]),
+    ]
 
 
 def test_the_loader_asks_the_database_only_for_repeated_hashes(landing, load, q, monkeypatch):
