@@ -543,11 +543,13 @@ def _rows_expected(reader, size: int) -> int | None:
     what its first lines' mean length gives, and at most one row for each byte a column (a
     line's separators and end). A file of more rows than that only makes the filter's
     positives more frequent (held back and settled at the end of the file), never misses a
-    duplicate. None for a workbook, whose bytes are compressed."""
+    duplicate. For JSON Lines, the bound; none for a workbook, whose bytes are compressed."""
     if isinstance(reader, XlsxReader):
         return None
     at_most = size // max(len(reader.header), 1) + 1
-    sample = reader.sample(SAMPLE_BYTES) if isinstance(reader, CsvReader) else b""
+    if not isinstance(reader, CsvReader):  # JSON Lines: the bound
+        return at_most
+    sample = reader.sample(SAMPLE_BYTES)
     lines = sample.count(b"\n")
     if len(sample) < SAMPLE_BYTES:  # the whole body: its lines are known
         return min(at_most, lines + 1)

@@ -465,3 +465,31 @@ def test_string_hashes_do_not_depend_on_the_slices(monkeypatch):
     assert np.array_equal(
         validate.key_hashes([arrow_strings(words).slice(17, 3000)]), whole[17:3017]
     )
+
+
+def test_json_lines_get_a_filter_for_all_their_rows(landing, load, monkeypatch):
+    import json
+
+    made = _sized(monkeypatch)
+    held = []
+    settle = loader.FileLoad._settle
+    monkeypatch.setattr(
+        loader.FileLoad,
+        "_settle",
+        lambda self, cur, proc: held.append(len(self.suspects)) or settle(self, cur, proc),
+    )
+    account = {
+        "esia_oid": "1000001",
+        "role": "Учитель-предметник",
+        "org_id": "ORG1",
+        "oktmo": "45301000",
+        "esia_linked_at": "2025-09-01T08:00:00+03:00",
+        "last_login_at": "2025-09-10T10:00:00+03:00",
+        "trust_level": "подтверждённая",
+    }
+    lines = [json.dumps(dict(account, account_id=f"A{i}"), ensure_ascii=False) for i in range(3000)]
+    (landing / "accounts_20250910.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    res = load(landing)["accounts_20250910.jsonl"]
+    assert (res.rows_read, res.rows_loaded) == (3000, 3000)
+    assert made[0] >= 3000  # a bound, not the first lines of a CSV body
+    assert held[0] < 30  # a filter too small holds back nearly every row
