@@ -68,6 +68,20 @@ def mark_row(mid: str, sid: str = "S1", mark: str = "5", date: str = "02.09.2025
             f"{date} 10:15", "нет"]  # fmt: skip
 
 
+def account_record(account_id: str, **fields) -> dict:
+    """One line of the accounts feed (JSON Lines) as a dict."""
+    return {
+        "account_id": account_id,
+        "esia_oid": "1000001",
+        "role": "Учитель-предметник",
+        "org_id": "ORG1",
+        "oktmo": "45301000",
+        "esia_linked_at": "2025-09-01T08:00:00+03:00",
+        "last_login_at": "2025-09-10T10:00:00+03:00",
+        "trust_level": "подтверждённая",
+    } | fields
+
+
 def csv_text(header: list[str], rows: list[list[str]], end: str = "\n") -> str:
     lines = [";".join(header)] + [";".join(r) for r in rows]
     return end.join(lines) + end

@@ -10,7 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ingestion_files import FINAL_HEADER, MARK_HEADER, MOVEMENT_HEADER, mark_row, movement_row
+from ingestion_files import (
+    FINAL_HEADER,
+    MARK_HEADER,
+    MOVEMENT_HEADER,
+    account_record,
+    mark_row,
+    movement_row,
+)
 
 from ingestion import loader, readers
 from ingestion.columnar import SPACES, PlainPath
@@ -478,16 +485,7 @@ def test_json_lines_get_a_filter_for_all_their_rows(landing, load, monkeypatch):
         "_settle",
         lambda self, cur, proc: held.append(len(self.suspects)) or settle(self, cur, proc),
     )
-    account = {
-        "esia_oid": "1000001",
-        "role": "Учитель-предметник",
-        "org_id": "ORG1",
-        "oktmo": "45301000",
-        "esia_linked_at": "2025-09-01T08:00:00+03:00",
-        "last_login_at": "2025-09-10T10:00:00+03:00",
-        "trust_level": "подтверждённая",
-    }
-    lines = [json.dumps(dict(account, account_id=f"A{i}"), ensure_ascii=False) for i in range(3000)]
+    lines = [json.dumps(account_record(f"A{i}"), ensure_ascii=False) for i in range(3000)]
     (landing / "accounts_20250910.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     res = load(landing)["accounts_20250910.jsonl"]
     assert (res.rows_read, res.rows_loaded) == (3000, 3000)

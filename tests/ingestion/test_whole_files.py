@@ -13,6 +13,7 @@ from ingestion_files import (
     MARK_HEADER,
     ORG_HEADER,
     STUDENT_HEADER,
+    account_record,
     mark_row,
     org_row,
     quarantined,
@@ -115,16 +116,7 @@ def test_organizations_from_xlsx(landing, load, q):
 
 
 def test_accounts_from_json_lines(landing, load, q):
-    good = {
-        "account_id": "A1",
-        "esia_oid": "1000001",
-        "role": "Учитель-предметник",
-        "org_id": "ORG1",
-        "oktmo": "45301000",
-        "esia_linked_at": "2025-09-01T08:00:00+03:00",
-        "last_login_at": "2025-09-10T10:00:00+03:00",
-        "trust_level": "подтверждённая",
-    }
+    good = account_record("A1")
     second = dict(good, account_id="A2", role="Классный руководитель", org_id=None)
     bad_role = dict(good, account_id="A3", role="Завхоз")
     lines = [json.dumps(good, ensure_ascii=False), json.dumps(second, ensure_ascii=False),
