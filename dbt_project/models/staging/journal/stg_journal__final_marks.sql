@@ -22,7 +22,7 @@ with
 source as (
     select * from {{ source('raw', 'final_marks') }}
     {% if is_incremental() %}
-        where load_id > (select coalesce(max(this.load_id), 0) from {{ this }} as this)
+        where load_id > {{ newest_load_in_this() }}
     {% endif %}
 ),
 
