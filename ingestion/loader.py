@@ -175,7 +175,7 @@ def _connect(url: str | None) -> psycopg.Connection:
 
 # the C heap's free pages are given back every this many chunks of a file: glibc serves a
 # block's large buffers from its heap once one of that size has been freed, and keeps what is
-# freed; a 3-million-row file peaked 50 MiB above a file of a tenth of that (each trim ~2 ms)
+# freed; a 3-million-row file peaked 50 MiB above a file of a tenth of that (each trim ~7 ms)
 RELEASE_EVERY = 4
 
 # COPY data is handed to a sending thread in pieces of at most this size, at most this many
@@ -190,7 +190,7 @@ class SendingWriter(LibpqWriter):
 
     With psycopg's own writer the loader waits, after each block, until all but the last
     megabyte of it has been taken by the server, and only then parses and checks the next one:
-    client and server took turns. Here `write` returns as soon as the pieces are queued. The
+    client and server took turns. Here `write` returns once its pieces are queued. The
     thread is the process's own (`columnar.thread`), kept for every file.
     """
 
