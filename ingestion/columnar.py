@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import os
 import zoneinfo
 from collections.abc import Callable
 
@@ -69,6 +70,9 @@ SQL_TYPES = ("text", "date", "integer", "boolean", "timestamptz")
 pa.set_memory_pool(pa.system_memory_pool())
 
 _THREADS: dict[str, concurrent.futures.ThreadPoolExecutor] = {}
+# a forked child has none of its parent's threads: its executors would take work that no
+# thread ever runs (a loader started with `fork` after a load in the parent hung for ever)
+os.register_at_fork(after_in_child=_THREADS.clear)
 
 
 def thread(name: str) -> concurrent.futures.ThreadPoolExecutor:

@@ -105,3 +105,26 @@ def test_an_error_of_the_loader_cancels_the_copy(conn):
     assert isinstance(outcome.get("error"), Refused)
     conn.rollback()
     assert conn.execute("select count(*) from scratch_rows").fetchone() == (0,)
+
+
+def _copy_in_child(url: str) -> None:
+    with psycopg.connect(url) as c, _copy(c.cursor(), COPY) as copy:
+        copy.write(_rows(0, 10_000))
+
+
+def test_a_forked_child_gets_threads_of_its_own(conn, wh):
+    import multiprocessing
+    import os
+    import signal
+
+    with _copy(conn.cursor(), COPY) as copy:  # the parent's sending thread exists
+        copy.write(_rows(0, 10))
+    conn.commit()
+    child = multiprocessing.get_context("fork").Process(target=_copy_in_child, args=(wh.url,))
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        os.kill(child.pid, signal.SIGKILL)
+        child.join()
+    assert child.exitcode == 0, "the child's COPY never ended: its sending thread never ran"
+    assert conn.execute("select count(*) from scratch_rows").fetchone() == (10_010,)
